@@ -1,0 +1,39 @@
+# Two commands on a fresh machine with only Python 3.11: `make run` and `make test`.
+# uv is bootstrapped into .tools/ and the environment is built from uv.lock.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+RUN := $(UV) run --frozen --no-sync
+export DO_NOT_TRACK := 1
+export KEDRO_DISABLE_TELEMETRY := true
+export MPLBACKEND := Agg
+
+.PHONY: install run test test-all test-browser bench viz report-shot clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen
+	touch $@
+
+install: .venv/.synced
+
+run: install
+	$(RUN) kedro run
+
+test: install
+	$(RUN) pytest -m "not browser"
+
+test-browser: install
+	$(RUN) pytest -m browser
+
+bench: install
+	$(RUN) python benchmarks/features.py
+
+viz: install
+	$(RUN) kedro viz build
+
+clean:
+	rm -rf .venv .tools

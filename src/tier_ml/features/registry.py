@@ -1,0 +1,143 @@
+"""Every feature once: its column, a label for people, and the sentence it becomes in a reason.
+
+Templates take the customer's own `value`; `when_missing` is said when the value is missing
+(e.g. "no won deal yet" rather than "nan days since the last won deal").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["numeric", "categorical"]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """A feature's name, human label and sentence template."""
+
+    name: str
+    label: str
+    template: str
+    kind: Kind = "numeric"
+    when_missing: str = "{label} unknown"
+
+    def sentence(self, value: object) -> str:
+        """The feature said in words with the customer's own value."""
+        if value is None or (isinstance(value, float) and value != value):
+            return self.when_missing.format(label=self.label)
+        if self.kind == "numeric":
+            return self.template.format(value=float(value), label=self.label)
+        return self.template.format(value=value, label=self.label)
+
+
+def _plural(noun: str) -> str:
+    return noun if noun.endswith("s") else noun + "s"
+
+
+ACTIVITY_NOUNS = {
+    "web_visit": "web visit",
+    "download": "download",
+    "meeting": "meeting",
+    "call": "call",
+    "email": "email",
+    "event": "event attended",
+}
+
+
+def activity_noun(activity_type: str) -> str:
+    """The word a sales director uses for an activity type."""
+    return ACTIVITY_NOUNS.get(activity_type, activity_type.replace("_", " "))
+
+
+def rfm_specs(windows: tuple[int, ...]) -> list[FeatureSpec]:
+    """Recency, frequency and monetary value of won deals, over each window and in total."""
+    specs = [
+        FeatureSpec("days_since_last_won", "days since the last won deal",
+                    "last won deal {value:.0f} days ago", when_missing="no won deal yet"),
+        FeatureSpec("won_count_total", "won deals (all time)", "{value:.0f} won deals in total"),
+        FeatureSpec("won_revenue_total", "won revenue (all time)", "{value:,.0f} won in total"),
+        FeatureSpec("avg_won_amount", "average won deal", "average won deal of {value:,.0f}",
+                    when_missing="no won deal yet"),
+    ]
+    for w in windows:
+        specs += [
+            FeatureSpec(f"won_count_{w}d", f"won deals, last {w} days",
+                        f"{{value:.0f}} deals won in the last {w} days"),
+            FeatureSpec(f"won_revenue_{w}d", f"won revenue, last {w} days",
+                        f"{{value:,.0f}} won in the last {w} days"),
+        ]
+    return specs
+
+
+def history_specs() -> list[FeatureSpec]:
+    """Win/loss history and the pipeline open at the cutoff."""
+    return [
+        FeatureSpec("lost_count_total", "lost deals (all time)", "{value:.0f} lost deals in total"),
+        FeatureSpec("lost_count_365d", "lost deals, last 365 days",
+                    "{value:.0f} deals lost in the last 365 days"),
+        FeatureSpec("win_rate", "win rate of closed deals", "wins {value:.0%} of closed deals",
+                    when_missing="no closed deal yet"),
+        FeatureSpec("open_deal_count", "open deals", "{value:.0f} open deals"),
+        FeatureSpec("open_deal_amount", "open pipeline amount", "{value:,.0f} in open deals"),
+        FeatureSpec("open_deal_age_mean_days", "average age of open deals",
+                    "open deals are {value:.0f} days old on average",
+                    when_missing="no open deal"),
+        FeatureSpec("open_deal_age_max_days", "age of the oldest open deal",
+                    "oldest open deal is {value:.0f} days old", when_missing="no open deal"),
+    ]
+
+
+def engagement_specs(activity_types: tuple[str, ...], windows: tuple[int, ...]) -> list[FeatureSpec]:
+    """Activity counts by type and window, totals, trend and silence."""
+    specs = []
+    for t in activity_types:
+        noun = activity_noun(t)
+        for w in windows:
+            specs.append(
+                FeatureSpec(f"act_{t}_{w}d", f"{_plural(noun)}, last {w} days",
+                            f"{{value:.0f}} {_plural(noun)} in the last {w} days")
+            )
+    for w in windows:
+        specs.append(FeatureSpec(f"act_total_{w}d", f"activities, last {w} days",
+                                 f"{{value:.0f}} activities in the last {w} days"))
+    specs += [
+        FeatureSpec("activity_trend", "activity trend (last 30 days vs. monthly average)",
+                    "{value:+.1f} activities this month against the quarter's monthly average"),
+        FeatureSpec("days_since_last_activity", "days since the last activity",
+                    "no contact for {value:.0f} days", when_missing="never contacted"),
+    ]
+    return specs
+
+
+def profile_specs(categorical: tuple[str, ...], numeric: tuple[str, ...]) -> list[FeatureSpec]:
+    """Tenure and firmographics (the customer's static fit)."""
+    specs = [FeatureSpec("tenure_days", "customer tenure", "customer for {value:.0f} days",
+                         when_missing="tenure unknown")]
+    specs += [FeatureSpec(c, c.replace("_", " "), f"{c.replace('_', ' ')} is {{value}}",
+                          kind="categorical") for c in categorical]
+    specs += [FeatureSpec(c, c.replace("_", " "), f"{c.replace('_', ' ')} of {{value:,.0f}}")
+              for c in numeric]
+    return specs
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """What to compute: windows, activity types and the declared customer attributes."""
+
+    rfm_windows: tuple[int, ...] = (90, 365, 730)
+    activity_windows: tuple[int, ...] = (30, 90, 365)
+    activity_types: tuple[str, ...] = ("web_visit", "download", "meeting", "call", "email", "event")
+    categorical_attributes: tuple[str, ...] = ("industry", "region")
+    numeric_attributes: tuple[str, ...] = ("employees", "annual_revenue")
+
+
+def feature_registry(config: FeatureConfig) -> dict[str, FeatureSpec]:
+    """All features for a configuration, in output column order."""
+    specs = (
+        rfm_specs(config.rfm_windows)
+        + history_specs()
+        + engagement_specs(config.activity_types, config.activity_windows)
+        + profile_specs(config.categorical_attributes, config.numeric_attributes)
+    )
+    return {s.name: s for s in specs}

@@ -1,0 +1,18 @@
+"""Ingest pipeline wiring."""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import ingest_crm
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                ingest_crm,
+                inputs="params:ingest",
+                outputs=["customers", "deals", "activities", "quarantine", "data_profile"],
+                name="ingest_crm",
+            )
+        ]
+    )
