@@ -283,16 +283,19 @@ def check_schema(table: RawTable, parsed: pd.DataFrame) -> None:
         _SCHEMAS[table.name].validate(parsed, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
-        violations = []
-        for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
-            rows = pd.Index(group["index"].dropna().astype("int64").unique())
-            column_name = column if isinstance(column, str) else _FRAME_CHECK_COLUMNS.get(
-                str(check), "*"
+        frame_level = cases["schema_context"].ne("Column")
+        cases = cases.assign(
+            column=cases["column"].where(
+                ~frame_level, cases["check"].map(_FRAME_CHECK_COLUMNS).fillna("*")
             )
+        )
+        violations = []
+        for (column, check), group in cases.groupby(["column", "check"], sort=False):
+            rows = pd.Index(group["index"].dropna().astype("int64").unique())
             mask = table.frame.index.isin(rows)
             violations.append(
                 Violation(
-                    table.name, table.source_file, column_name, str(check),
+                    table.name, table.source_file, str(column), str(check),
                     int(mask.sum()) or len(group), table.frame.loc[mask].head(EXAMPLE_ROWS),
                 )
             )
@@ -369,7 +372,7 @@ def parse_table(table: RawTable, options: ParseOptions, end: pd.Timestamp) -> pd
     violations += check_not_after(table, parsed, end)
     _raise_if(violations)
     text = [c for c in parsed.columns
-            if c not in KEY_COLUMNS and c not in dates and c not in numeric]
+            if c not in KEY_COLUMNS and c not in numeric and parsed[c].dtype == "str"]
     return clean_categories(parsed, options, text)
 
 

@@ -125,7 +125,7 @@ def profile_specs(categorical: tuple[str, ...], numeric: tuple[str, ...]) -> lis
 class FeatureConfig:
     """What to compute: windows, activity types and the declared customer attributes."""
 
-    rfm_windows: tuple[int, ...] = (90, 365, 730)
+    rfm_windows: tuple[int, ...] = (90, 180, 365, 730)
     activity_windows: tuple[int, ...] = (30, 90, 365)
     activity_types: tuple[str, ...] = ("web_visit", "download", "meeting", "call", "email", "event")
     categorical_attributes: tuple[str, ...] = ("industry", "region")

@@ -30,13 +30,13 @@ ACTIVITY_TYPES = tuple(sorted(set(DEAL_ACTIVITY_TYPES + BACKGROUND_TYPES)))
 
 @dataclass(frozen=True)
 class SyntheticSpec:
-    """Size and shape of the synthetic CRM. Defaults give about 20 deals per customer."""
+    """Size and shape of the synthetic CRM. Defaults give about 6 deals and 12 activities per customer (20 M rows at 1 M customers)."""
 
     n_customers: int = 5_000
     end_date: str = "2025-12-31"
     years: float = 3.0
-    deals_per_customer_year: float = 18.0
-    activities_per_deal: float = 0.8
+    deals_per_customer_year: float = 6.0
+    activities_per_deal: float = 1.0
     background_activities_per_year: float = 3.0
     messy_share: float = 0.03
     n_owners: int = 40
@@ -59,7 +59,7 @@ def _pick(rng: np.random.Generator, labels: tuple[str, ...], n: int, p=None) -> 
 
 def _seasonal_keep(rng: np.random.Generator, day: np.ndarray, start: pd.Timestamp) -> np.ndarray:
     """Thinning by a yearly cycle that peaks in December (budgets spent before year end)."""
-    day_of_year = (start.dayofyear + day) % 365.25
+    day_of_year = (start.day_of_year + day) % 365.25
     weight = 1 + 0.35 * np.cos(2 * np.pi * (day_of_year - 350) / 365.25)
     return rng.random(day.size) < weight / 1.35
 
@@ -164,12 +164,17 @@ def _deal_table(d: dict, customer_ids: pd.Series, owners: pd.Series, span: float
 
 def _activity_table(rng, c: dict, d: dict, spec: SyntheticSpec, span: float,
                     start: pd.Timestamp, customer_ids: pd.Series) -> pd.DataFrame:
-    per_deal = rng.poisson(spec.activities_per_deal * np.where(d["won"], 1.6, 0.8))
+    per_deal = rng.poisson(spec.activities_per_deal * np.where(d["won"], 2.5, 0.5))
     deal_of = np.repeat(np.arange(d["who"].size), per_deal)
+    # A buyer's engagement peaks in the weeks before it signs; a lost deal's is spread thin
+    # from a month before it was opened until it closed.
+    close_day = d["day"][deal_of] + d["cycle"][deal_of]
     lead_in = 30.0
-    deal_day = d["day"][deal_of] - lead_in + rng.random(deal_of.size) * (
+    spread = d["day"][deal_of] - lead_in + rng.random(deal_of.size) * (
         d["cycle"][deal_of] + lead_in
     )
+    peak = close_day - np.minimum(rng.exponential(20.0, deal_of.size), d["cycle"][deal_of])
+    deal_day = np.where(d["won"][deal_of], peak, spread)
     deal_type = rng.choice(len(DEAL_ACTIVITY_TYPES), size=deal_of.size, p=DEAL_ACTIVITY_MIX)
 
     active = np.clip(c["active_to"] - c["active_from"], 0, None)

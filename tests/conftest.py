@@ -1,0 +1,28 @@
+"""Shared fixtures: project paths, the real data beside the repo, small synthetic CRMs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT.parent / "shared" / "data"
+
+
+def base_parameters(name: str) -> dict:
+    """A pipeline's parameters as shipped in conf/base."""
+    return yaml.safe_load((PROJECT / "conf" / "base" / f"parameters_{name}.yml").read_text())
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.exists():
+        pytest.skip("../shared/data is not beside the project")
+    return SHARED_DATA

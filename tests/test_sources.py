@@ -1,0 +1,112 @@
+"""Sources: the synthetic CRM's shape and determinism, and the real-data adapters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import PROJECT, base_parameters
+from tier_ml.sources.adapters import load_source
+from tier_ml.sources.synthetic import SyntheticSpec, generate_crm, hidden_quality
+
+SPEC = SyntheticSpec(n_customers=1500, seed=3)
+
+
+@pytest.fixture(scope="module")
+def crm():
+    return generate_crm(SPEC)
+
+
+def test_synthetic_is_reproducible_from_its_seed(crm):
+    again = generate_crm(SPEC)
+    for left, right in zip(crm, again, strict=True):
+        pd.testing.assert_frame_equal(left, right)
+    other = generate_crm(SyntheticSpec(n_customers=1500, seed=4))[1]
+    assert not other["amount"].head(100).equals(crm[1]["amount"].head(100))
+
+
+def test_synthetic_has_a_realistic_b2b_shape(crm):
+    customers, deals, activities = crm
+    assert set(deals["status"]) == {"won", "lost", "open"}
+    assert 4 < len(deals) / len(customers) < 10
+    assert deals.loc[deals["status"] == "open", "closed_at"].isna().all()
+    cycle = (deals["closed_at"] - deals["created_at"]).dt.days.dropna()
+    assert 14 <= cycle.median() <= 90  # weeks to months
+    assert set(activities["type"]) == {"web_visit", "download", "meeting", "call", "email",
+                                       "event"}
+    assert customers["industry"].isna().any() and customers["employees"].isna().any()
+    # bigger customers spend more per deal
+    size = deals.merge(customers[["customer_id", "employees"]], on="customer_id")
+    assert np.corrcoef(np.log(size["employees"].fillna(50)), np.log(size["amount"]))[0, 1] > 0.3
+    # new customers keep arriving through the window
+    start = pd.Timestamp(SPEC.end_date) - pd.Timedelta(days=365 * SPEC.years)
+    assert (customers["created_at"] > start).mean() > 0.2
+
+
+def test_hidden_quality_drives_outcomes_but_no_column_gives_it_away(crm):
+    customers, deals, _ = crm
+    quality = hidden_quality(SPEC)
+    won = deals[deals["status"] == "won"].groupby("customer_id").size()
+    won = won.reindex(quality.index, fill_value=0)
+    assert quality.corr(np.log1p(won), method="spearman") > 0.4
+    numeric = customers.set_index("customer_id")[["employees", "annual_revenue"]]
+    for column in numeric:
+        assert abs(quality.corr(numeric[column], method="spearman")) < 0.2
+
+
+def test_engagement_rises_before_purchases(crm):
+    _, deals, activities = crm
+    won = deals[deals["status"] == "won"]
+    acts = activities.merge(won[["customer_id", "closed_at"]], on="customer_id")
+    lead = (acts["closed_at"] - acts["occurred_at"]).dt.days
+    just_before = lead.between(0, 29).sum()
+    # what the same customers would show in any 30 days at their own average pace
+    days_seen = activities.groupby("customer_id")["occurred_at"].agg(
+        lambda s: (s.max() - s.min()).days + 1)
+    pace = activities.groupby("customer_id").size() / days_seen
+    usual = (won["customer_id"].map(pace).fillna(0) * 30).sum()
+    assert just_before > 1.5 * usual
+
+
+def test_cdnow_purchases_become_won_deals(shared_data):
+    params = base_parameters("ingest")["ingest"]["cdnow"]
+    params = {**params, "path": shared_data / "cdnow" / "CDNOW_master.txt"}
+    tables = load_source("cdnow", params)
+    assert len(tables.customers) == 23_570 and len(tables.deals) == 69_659
+    assert (tables.deals["status"] == "won").all()
+    assert (tables.deals["created_at"] == tables.deals["closed_at"]).all()
+    assert tables.data_end == pd.Timestamp("1998-06-30")
+    assert tables.deals["amount"].sum() == pytest.approx(2_500_315.63, rel=1e-6)
+
+
+def test_maven_crm_quirks_are_handled(shared_data):
+    params = {**base_parameters("ingest")["ingest"]["maven_crm"],
+              "folder": shared_data / "maven_crm"}
+    tables = load_source("maven_crm", params)
+    assert len(tables.customers) == 85
+    assert len(tables.deals) + len(tables.quarantine) == 8_800
+    assert tables.counts == {("deals", "customer_id is missing"): 1_425}
+    assert "technolgy" not in set(tables.customers["industry"])
+    assert tables.deals["status"].value_counts().to_dict() == {
+        "won": 4_238, "lost": 2_473, "open": 664}
+    open_deals = tables.deals[tables.deals["status"] == "open"]
+    assert open_deals["amount"].gt(0).all()  # list price of the product
+    assert tables.deals["created_at"].notna().all()
+
+
+def test_the_worked_crm_export_example_loads_through_parameters(monkeypatch):
+    monkeypatch.chdir(PROJECT)
+    params = base_parameters("ingest")["ingest"]["crm_export"]
+    tables = load_source("crm_export", params)
+    assert len(tables.customers) == 150
+    assert set(tables.deals["status"]) == {"won", "lost", "open"}
+    assert {"José Müller", "Zoë Brontë"} <= set(tables.customers["owner"])
+    assert tables.deals["amount"].min() > 0 and tables.deals["amount"].dtype == "float64"
+    assert set(tables.activities["type"]) >= {"meeting", "web_visit"}
+    assert tables.data_end == pd.Timestamp("2025-12-31")
+
+
+def test_unknown_source_is_named():
+    with pytest.raises(ValueError, match="ingest.source is 'salesforce'"):
+        load_source("salesforce", {})
