@@ -121,6 +121,23 @@ def profile_specs(categorical: tuple[str, ...], numeric: tuple[str, ...]) -> lis
     return specs
 
 
+def model_output_specs() -> list[FeatureSpec]:
+    """Features that are other models' outputs: open-deal scoring and BG/NBD."""
+    return [
+        FeatureSpec("expected_pipeline_value", "expected value of open deals",
+                    "open deals worth {value:,.0f} after their win chances",
+                    when_missing="open deals not yet scorable"),
+        FeatureSpec("bgnbd_expected_purchases", "expected purchases (BG/NBD)",
+                    "{value:.1f} purchases expected by the purchase-pattern model"),
+        FeatureSpec("bgnbd_p_alive", "chance the customer is still active (BG/NBD)",
+                    "{value:.0%} chance the customer is still active"),
+        FeatureSpec("bgnbd_p_buy", "chance of a purchase (BG/NBD)",
+                    "{value:.0%} chance of a purchase by its buying rhythm"),
+        FeatureSpec("bgnbd_expected_revenue", "expected revenue (BG/NBD + Gamma-Gamma)",
+                    "{value:,.0f} expected from its buying rhythm"),
+    ]
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
     """What to compute: windows, activity types and the declared customer attributes."""
@@ -140,4 +157,10 @@ def feature_registry(config: FeatureConfig) -> dict[str, FeatureSpec]:
         + engagement_specs(config.activity_types, config.activity_windows)
         + profile_specs(config.categorical_attributes, config.numeric_attributes)
     )
+    return {s.name: s for s in specs}
+
+
+def reason_registry(config: FeatureConfig) -> dict[str, FeatureSpec]:
+    """The features and the model-output features: every column a model may be given."""
+    specs = list(feature_registry(config).values()) + model_output_specs()
     return {s.name: s for s in specs}

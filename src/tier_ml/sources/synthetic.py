@@ -177,7 +177,10 @@ def _activity_table(rng, c: dict, d: dict, spec: SyntheticSpec, span: float,
     deal_day = np.where(d["won"][deal_of], peak, spread)
     deal_type = rng.choice(len(DEAL_ACTIVITY_TYPES), size=deal_of.size, p=DEAL_ACTIVITY_MIX)
 
-    active = np.clip(c["active_to"] - c["active_from"], 0, None)
+    # Marketing touches (visits, newsletters) go on for a while after a customer stops buying,
+    # so silence is a signal, not a giveaway.
+    lingering = rng.exponential(365.0, spec.n_customers)
+    active = np.clip(np.minimum(c["active_to"] + lingering, span) - c["active_from"], 0, None)
     rate = spec.background_activities_per_year / 365 * np.exp(0.5 * c["quality"])
     counts = rng.poisson(rate * active)
     bg_of = np.repeat(np.arange(spec.n_customers), counts)

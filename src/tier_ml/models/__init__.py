@@ -1,0 +1,1 @@
+"""Propensity, LTV, opportunity, segmentation and baseline models."""

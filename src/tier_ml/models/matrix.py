@@ -1,0 +1,37 @@
+"""From a feature table to a model matrix: which columns, and categories fixed at fit time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from tier_ml.features.build import KEY_COLUMNS, LABEL_COLUMNS
+
+
+def model_columns(table: pd.DataFrame, exclude: Iterable[str] = ()) -> list[str]:
+    """Every feature column: not a key, not a label, not excluded."""
+    skip = set(KEY_COLUMNS) | set(LABEL_COLUMNS) | set(exclude)
+    return [c for c in table.columns if c not in skip]
+
+
+def learn_categories(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """The categories of each text column, sorted, as seen in training."""
+    return {
+        c: sorted(frame[c].dropna().astype("str").unique().tolist())
+        for c in frame.columns
+        if not pd.api.types.is_numeric_dtype(frame[c])
+    }
+
+
+def to_matrix(frame: pd.DataFrame, features: list[str],
+              categories: dict[str, list[str]]) -> pd.DataFrame:
+    """Columns in training order; text as categoricals with the training categories
+    (a value never seen in training becomes missing), numbers as float."""
+    out = {}
+    for c in features:
+        if c in categories:
+            out[c] = pd.Categorical(frame[c].astype("object"), categories=categories[c])
+        else:
+            out[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+    return pd.DataFrame(out, index=frame.index)

@@ -1,0 +1,110 @@
+"""Deal-level win probability for open deals, and the customer feature it feeds.
+
+A deal open at T is described only by what was known at T: its amount, age, product and
+owner, and its customer's history before T. The stage a closed deal was exported with is
+never used: it records the outcome. The label is whether the deal is won in [T, T + H).
+
+`expected_pipeline_value` (the sum of p_win x amount over a customer's open deals) becomes a
+feature of the customer models. At each training cutoff it comes from an opportunity model
+fitted only on earlier cutoffs whose label windows had closed, so it never sees the future.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tier_ml.models.propensity import PropensityModel
+
+DEAL_FEATURES = ("amount", "deal_age_days", "product", "owner")
+CUSTOMER_HISTORY = ("won_count_total", "lost_count_total", "win_rate", "days_since_last_won",
+                    "won_revenue_365d", "act_total_90d", "days_since_last_activity",
+                    "tenure_days", "open_deal_count")
+PIPELINE_FEATURE = "expected_pipeline_value"
+
+
+def open_deals_at(deals: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
+    """Deals open at `as_of`, their features at `as_of`, and whether each was won in the horizon."""
+    t = pd.Timestamp(as_of)
+    is_open = (deals["created_at"] < t) & (deals["closed_at"].isna() | (deals["closed_at"] >= t))
+    rows = deals.loc[is_open]
+    end = t + pd.Timedelta(days=horizon_days)
+    won = rows["status"].eq("won") & (rows["closed_at"] < end)
+    return pd.DataFrame(
+        {
+            "deal_id": rows["deal_id"],
+            "customer_id": rows["customer_id"],
+            "as_of": pd.Series(t, index=rows.index).astype("datetime64[us]"),
+            "amount": rows["amount"],
+            "deal_age_days": (t - rows["created_at"]).dt.total_seconds() / 86_400,
+            "product": rows["product"] if "product" in rows else None,
+            "owner": rows["owner"] if "owner" in rows else None,
+            "won_in_horizon": won,
+        }
+    ).reset_index(drop=True)
+
+
+def opportunity_rows(deals: pd.DataFrame, features: pd.DataFrame,
+                     horizon_days: int) -> pd.DataFrame:
+    """Open deals at every cutoff of `features`, joined to their customer's history then."""
+    history = [c for c in CUSTOMER_HISTORY if c in features.columns]
+    frames = [open_deals_at(deals, t, horizon_days) for t in sorted(features["as_of"].unique())]
+    rows = pd.concat(frames, ignore_index=True)
+    return rows.merge(features[["customer_id", "as_of", *history]],
+                      on=["customer_id", "as_of"], how="inner")
+
+
+def opportunity_matrix(rows: pd.DataFrame) -> pd.DataFrame:
+    columns = [c for c in (*DEAL_FEATURES, *CUSTOMER_HISTORY) if c in rows.columns]
+    return rows[columns]
+
+
+def fit_opportunity_model(rows: pd.DataFrame, seed: int = 0,
+                          lgbm_params: dict | None = None) -> PropensityModel | None:
+    """Deal win probability, early-stopped and calibrated on the latest cutoff of `rows`.
+    None when there are too few deals of either outcome to learn from."""
+    latest = rows["as_of"].max()
+    fit, valid = rows[rows["as_of"] < latest], rows[rows["as_of"] == latest]
+    enough = all(
+        part["won_in_horizon"].sum() >= 10 and (~part["won_in_horizon"]).sum() >= 10
+        for part in (fit, valid)
+    )
+    if not enough:
+        return None
+    return PropensityModel(lgbm_params=lgbm_params, seed=seed).fit(
+        opportunity_matrix(fit), fit["won_in_horizon"], opportunity_matrix(valid),
+        valid["won_in_horizon"],
+    )
+
+
+def pipeline_value(rows: pd.DataFrame, model: PropensityModel | None) -> pd.DataFrame:
+    """Sum of p_win x amount over each customer's open deals (missing without a model)."""
+    if model is None or rows.empty:
+        value = np.full(len(rows), np.nan)
+    else:
+        value = model.predict(opportunity_matrix(rows)) * rows["amount"].to_numpy()
+    out = rows[["customer_id", "as_of"]].assign(**{PIPELINE_FEATURE: value})
+    return out.groupby(["customer_id", "as_of"], as_index=False)[PIPELINE_FEATURE].sum(
+        min_count=1)
+
+
+def model_for(rows: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int,
+              seed: int) -> PropensityModel | None:
+    """The opportunity model as it could have been fitted at `as_of`: only cutoffs whose
+    label windows closed by then."""
+    seen = rows[rows["as_of"] + pd.Timedelta(days=horizon_days) <= as_of]
+    return fit_opportunity_model(seen, seed) if seen["as_of"].nunique() >= 2 else None
+
+
+def add_pipeline_value(features: pd.DataFrame, rows: pd.DataFrame, horizon_days: int,
+                       seed: int = 0) -> pd.DataFrame:
+    """`expected_pipeline_value` at each cutoff, each from a model fitted on the past only."""
+    values = [
+        pipeline_value(rows[rows["as_of"] == t], model_for(rows, t, horizon_days, seed))
+        for t in sorted(features["as_of"].unique())
+    ]
+    merged = features.merge(pd.concat(values, ignore_index=True),
+                            on=["customer_id", "as_of"], how="left", validate="one_to_one")
+    has_open = merged["open_deal_count"].gt(0)
+    merged[PIPELINE_FEATURE] = merged[PIPELINE_FEATURE].where(has_open, 0.0)
+    return merged

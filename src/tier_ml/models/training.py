@@ -1,0 +1,213 @@
+"""Training and evaluation of every model on a purged time split: one entry point that the
+train pipeline and the backtests share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tier_ml.evaluation import classification_metrics, revenue_metrics
+from tier_ml.models.baselines import (
+    ScoreMapper,
+    last_period_revenue,
+    parse_scorecard,
+    rfm_score,
+    scorecard_score,
+)
+from tier_ml.models.ltv import HurdleLTV, TweedieLTV
+from tier_ml.models.matrix import model_columns
+from tier_ml.models.propensity import PropensityModel
+from tier_ml.models.segments import SegmentModel
+from tier_ml.models.split import TimeSplit, rows_at
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """The `train` parameters, typed."""
+
+    horizon_days: int
+    valid_cutoffs: int = 2
+    test_cutoffs: int = 1
+    min_positives: int = 40
+    min_negatives: int = 40
+    seed: int = 0
+    calibration: str = "platt"
+    lgbm: dict[str, Any] = field(default_factory=dict)
+    ltv_default: str = "auto"
+    ltv_select_by: str = "normalized_gini"
+    tweedie_variance_power: float = 1.3
+    segment_k_range: tuple[int, int] = (3, 7)
+    scorecard: dict[str, Any] = field(default_factory=dict)
+    exclude_features: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, train: dict[str, Any], horizon_days: int) -> TrainParams:
+        return cls(
+            horizon_days=horizon_days,
+            valid_cutoffs=int(train["split"]["valid_cutoffs"]),
+            test_cutoffs=int(train["split"]["test_cutoffs"]),
+            min_positives=int(train["minimum_data"]["positives"]),
+            min_negatives=int(train["minimum_data"]["negatives"]),
+            seed=int(train["seed"]),
+            calibration=train["propensity"]["calibration"],
+            lgbm=dict(train["propensity"].get("lgbm") or {}),
+            ltv_default=train["ltv"]["default"],
+            ltv_select_by=train["ltv"]["select_by"],
+            tweedie_variance_power=float(train["ltv"]["tweedie_variance_power"]),
+            segment_k_range=tuple(train["segments"]["k_range"]),
+            scorecard=dict(train["scorecard"]),
+            exclude_features=tuple(train.get("exclude_features") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class MinimumDataCheck:
+    """Whether the training slice has enough wins and non-wins to learn from."""
+
+    passed: bool
+    positives: int
+    negatives: int
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "positives": self.positives,
+                "negatives": self.negatives, "message": self.message}
+
+
+def minimum_data_check(train_rows: pd.DataFrame, min_positives: int,
+                       min_negatives: int) -> MinimumDataCheck:
+    """As Dynamics 365 and Salesforce do: too few examples of either outcome, no model."""
+    positives = int(train_rows["won_any"].sum())
+    negatives = int(len(train_rows) - positives)
+    missing = []
+    if positives < min_positives:
+        missing.append(f"{min_positives - positives} more customers who bought in the horizon "
+                       f"(have {positives}, need {min_positives})")
+    if negatives < min_negatives:
+        missing.append(f"{min_negatives - negatives} more customers who did not "
+                       f"(have {negatives}, need {min_negatives})")
+    if missing:
+        return MinimumDataCheck(False, positives, negatives,
+                                "Not enough training data: " + "; ".join(missing)
+                                + ". Tiers come from the rules scorecard until then.")
+    return MinimumDataCheck(True, positives, negatives,
+                            f"{positives} positive and {negatives} negative examples")
+
+
+@dataclass
+class TrainedModels:
+    """Everything one training produces; models are None in rules-only mode."""
+
+    split: TimeSplit
+    check: MinimumDataCheck
+    features: list[str]
+    segments: SegmentModel
+    propensity: PropensityModel | None = None
+    ltv: TweedieLTV | HurdleLTV | None = None
+    ltv_kind: str = ""
+    ltv_comparison: dict[str, dict[str, float]] = field(default_factory=dict)
+    opportunity: PropensityModel | None = None
+    example: pd.DataFrame | None = None
+
+    @property
+    def rules_only(self) -> bool:
+        return self.propensity is None
+
+
+def _fit_ltv(params: TrainParams, propensity: PropensityModel, train: pd.DataFrame,
+             valid: pd.DataFrame, test: pd.DataFrame, features: list[str]
+             ) -> tuple[TweedieLTV | HurdleLTV, str, dict[str, dict[str, float]]]:
+    """Fit both LTV models; keep the better on the held-out slice (or the configured one)."""
+    candidates = {
+        "tweedie": TweedieLTV(params.lgbm, params.tweedie_variance_power, seed=params.seed),
+        "hurdle": HurdleLTV(propensity, params.lgbm, seed=params.seed),
+    }
+    comparison = {}
+    for name, model in candidates.items():
+        model.fit(train[features], train["won_revenue"], valid[features], valid["won_revenue"])
+        comparison[name] = revenue_metrics(test["won_revenue"], model.predict(test[features]))
+    lower_is_better = params.ltv_select_by in ("mae", "rmse")
+    if params.ltv_default in candidates:
+        kind = params.ltv_default
+    else:
+        kind = (min if lower_is_better else max)(
+            comparison, key=lambda k: comparison[k][params.ltv_select_by])
+    return candidates[kind], kind, comparison
+
+
+def train_models(model_input: pd.DataFrame, split: TimeSplit, params: TrainParams,
+                 previous_segments: SegmentModel | None = None,
+                 opportunity: PropensityModel | None = None) -> TrainedModels:
+    """Segments always; propensity and LTV only when the minimum data check passes."""
+    features = model_columns(model_input, params.exclude_features)
+    train, valid, test = (rows_at(model_input, c) for c in (split.train, split.valid, split.test))
+    latest = rows_at(model_input, [max(split.train + split.valid)])
+    segments = SegmentModel(params.segment_k_range, seed=params.seed).fit(
+        latest, previous_segments)
+    check = minimum_data_check(train, params.min_positives, params.min_negatives)
+    models = TrainedModels(split=split, check=check, features=features, segments=segments,
+                           opportunity=opportunity, example=test[features].head(5))
+    if not check.passed:
+        return models
+    models.propensity = PropensityModel(params.lgbm, params.calibration, seed=params.seed).fit(
+        train[features], train["won_any"], valid[features], valid["won_any"])
+    models.ltv, models.ltv_kind, models.ltv_comparison = _fit_ltv(
+        params, models.propensity, train, valid, test, features)
+    return models
+
+
+def baseline_scores(rows: pd.DataFrame, params: TrainParams) -> pd.DataFrame:
+    """Every applicable baseline's raw score for each row."""
+    scores = pd.DataFrame(
+        {
+            "rfm": rfm_score(rows),
+            "scorecard": scorecard_score(rows, parse_scorecard(params.scorecard)),
+            "last_period_revenue": last_period_revenue(rows, params.horizon_days),
+        },
+        index=rows.index,
+    )
+    if "bgnbd_expected_revenue" in rows.columns:
+        scores["bgnbd"] = rows["bgnbd_expected_revenue"]
+    return scores
+
+
+def baseline_predictions(method: str, valid: pd.DataFrame, valid_score: pd.Series,
+                         rows: pd.DataFrame, score: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A baseline's P(win) and expected revenue for `rows`. BG/NBD has its own; a revenue
+    baseline is its own revenue forecast; scores are mapped on the validation slice."""
+    if method == "bgnbd":
+        return rows["bgnbd_p_buy"].to_numpy(), rows["bgnbd_expected_revenue"].to_numpy()
+    mapper = ScoreMapper().fit(valid_score, valid["won_any"], valid["won_revenue"])
+    expected = score.to_numpy() if method == "last_period_revenue" else mapper.revenue(score)
+    return mapper.probability(score), expected
+
+
+def _method_metrics(method: str, won: np.ndarray, revenue: np.ndarray, p: np.ndarray,
+                    expected: np.ndarray) -> dict[str, Any]:
+    return {"method": method, **classification_metrics(won, p),
+            **revenue_metrics(revenue, expected)}
+
+
+def evaluate(models: TrainedModels, model_input: pd.DataFrame,
+             params: TrainParams) -> pd.DataFrame:
+    """Held-out metrics of the model and every baseline, side by side (one row per method).
+    Baselines' scores are mapped to probability and revenue on the validation slice."""
+    valid = rows_at(model_input, models.split.valid)
+    test = rows_at(model_input, models.split.test)
+    won, revenue = test["won_any"].to_numpy(), test["won_revenue"].to_numpy()
+    rows = []
+    if not models.rules_only:
+        x = test[models.features]
+        rows.append(_method_metrics("model", won, revenue, models.propensity.predict(x),
+                                    models.ltv.predict(x)))
+        rows.append({"method": "model_uncalibrated",
+                     **classification_metrics(won, models.propensity.predict_uncalibrated(x))})
+    valid_scores, test_scores = baseline_scores(valid, params), baseline_scores(test, params)
+    for method in test_scores.columns:
+        p, expected = baseline_predictions(method, valid, valid_scores[method], test,
+                                           test_scores[method])
+        rows.append(_method_metrics(method, won, revenue, p, expected))
+    return pd.DataFrame(rows)
