@@ -31,7 +31,9 @@ def to_matrix(frame: pd.DataFrame, features: list[str],
     out = {}
     for c in features:
         if c in categories:
-            out[c] = pd.Categorical(frame[c].astype("object"), categories=categories[c])
+            values = frame[c].astype("object")
+            known = values.where(values.isin(categories[c]))
+            out[c] = pd.Categorical(known, categories=categories[c])
         else:
             out[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
     return pd.DataFrame(out, index=frame.index)

@@ -29,8 +29,9 @@ def profile_matrix(features: pd.DataFrame) -> np.ndarray:
 
 def name_segments(centroids: pd.DataFrame) -> list[str]:
     """Readable names from centroid profiles in natural units, unique within a model."""
+    buyers = centroids["won_count_365d"] >= 0.5
     spend = centroids["won_revenue_365d"]
-    big = spend >= spend.quantile(2 / 3)
+    big = spend >= spend[buyers].quantile(2 / 3) if buyers.any() else spend > spend
     median_engagement = centroids["act_total_90d"].median()
     names = []
     for i, c in centroids.iterrows():
