@@ -31,6 +31,7 @@ test-browser: install
 
 bench: install
 	$(RUN) python benchmarks/features.py
+	$(RUN) python benchmarks/models.py
 
 viz: install
 	$(RUN) kedro viz build

@@ -17,7 +17,7 @@ SHARED_DATA = PROJECT.parent / "shared" / "data"
 
 
 def base_parameters(name: str) -> dict:
-    """A pipeline's parameters as shipped in conf/base."""
+    """A pipeline's parameters file as shipped in conf/base (its top-level keys)."""
     return yaml.safe_load((PROJECT / "conf" / "base" / f"parameters_{name}.yml").read_text())
 
 

@@ -11,3 +11,7 @@ CONFIG_LOADER_ARGS = {
     # `${env:NAME,default}` in any config file: lets MLFLOW_TRACKING_URI override mlflow.yml.
     "custom_resolvers": {"env": lambda name, default=None: os.environ.get(name, default)},
 }
+
+from tier_ml.hooks import FailureSummaryHooks  # noqa: E402
+
+HOOKS = (FailureSummaryHooks(),)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mlflow
 import pytest
 from kedro.io import DataCatalog, MemoryDataset
+from kedro_datasets.json import JSONDataset
+from kedro_datasets.pandas import ParquetDataset
 
-from tests.conftest import base_parameters
+from tests.conftest import PROJECT, base_parameters
 from tier_ml.io.registry import RegisteredModelsDataset
 
 KINDS = ["propensity", "ltv", "segments", "opportunity"]
@@ -25,17 +29,23 @@ def tracking(tmp_path, monkeypatch):
 
 
 def small_parameters(n_customers: int = 800, cutoffs: int = 20) -> dict:
-    params = {name: base_parameters(name)[name]
-              for name in ("ingest", "features", "train", "score", "backtest")
-              if (base_parameters.__globals__["PROJECT"] / "conf" / "base"
-                  / f"parameters_{name}.yml").exists()}
+    """Every pipeline's shipped parameters, with a small synthetic CRM."""
+    params = {}
+    for path in sorted((PROJECT / "conf" / "base").glob("parameters_*.yml")):
+        params.update(base_parameters(path.stem.removeprefix("parameters_")))
     params["ingest"]["synthetic"]["n_customers"] = n_customers
     params["features"]["cutoffs"]["count"] = cutoffs
     return params
 
 
-def bare_catalog(params: dict) -> DataCatalog:
+def bare_catalog(params: dict, folder: Path | None = None) -> DataCatalog:
+    """Parameters and the registry; with `folder`, the contract tables kept on disk so that
+    later runs on the same catalog can read them."""
     datasets = {f"params:{k}": MemoryDataset(v) for k, v in params.items()}
+    if folder is not None:
+        for name in ("customers", "deals", "activities", "feature_table"):
+            datasets[name] = ParquetDataset(filepath=str(folder / f"{name}.parquet"))
+        datasets["data_profile"] = JSONDataset(filepath=str(folder / "data_profile.json"))
     datasets["champion_models"] = RegisteredModelsDataset(KINDS, alias="champion")
     datasets["candidate_models"] = RegisteredModelsDataset(KINDS, alias="candidate")
     return DataCatalog(datasets)

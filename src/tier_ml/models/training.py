@@ -120,21 +120,23 @@ class TrainedModels:
 def _fit_ltv(params: TrainParams, propensity: PropensityModel, train: pd.DataFrame,
              valid: pd.DataFrame, test: pd.DataFrame, features: list[str]
              ) -> tuple[TweedieLTV | HurdleLTV, str, dict[str, dict[str, float]]]:
-    """Fit both LTV models; keep the better on the held-out slice (or the configured one)."""
+    """Fit both LTV models and report both on the held-out slice. The default is chosen on
+    the validation slice (or configured), so the held-out outcome decides nothing."""
     candidates = {
         "tweedie": TweedieLTV(params.lgbm, params.tweedie_variance_power, seed=params.seed),
         "hurdle": HurdleLTV(propensity, params.lgbm, seed=params.seed),
     }
-    comparison = {}
+    on_valid, comparison = {}, {}
     for name, model in candidates.items():
         model.fit(train[features], train["won_revenue"], valid[features], valid["won_revenue"])
+        on_valid[name] = revenue_metrics(valid["won_revenue"], model.predict(valid[features]))
         comparison[name] = revenue_metrics(test["won_revenue"], model.predict(test[features]))
     lower_is_better = params.ltv_select_by in ("mae", "rmse")
     if params.ltv_default in candidates:
         kind = params.ltv_default
     else:
         kind = (min if lower_is_better else max)(
-            comparison, key=lambda k: comparison[k][params.ltv_select_by])
+            on_valid, key=lambda k: on_valid[k][params.ltv_select_by])
     return candidates[kind], kind, comparison
 
 
@@ -185,29 +187,47 @@ def baseline_predictions(method: str, valid: pd.DataFrame, valid_score: pd.Serie
     return mapper.probability(score), expected
 
 
-def _method_metrics(method: str, won: np.ndarray, revenue: np.ndarray, p: np.ndarray,
-                    expected: np.ndarray) -> dict[str, Any]:
-    return {"method": method, **classification_metrics(won, p),
-            **revenue_metrics(revenue, expected)}
+def predictions_at(models: TrainedModels, model_input: pd.DataFrame, params: TrainParams,
+                   cutoffs: list[pd.Timestamp]) -> pd.DataFrame:
+    """Per customer at `cutoffs`: each method's P(win) (`p_<method>`) and expected revenue
+    (`value_<method>`), with the outcomes. Baselines are mapped on the validation slice."""
+    valid = rows_at(model_input, models.split.valid)
+    rows = rows_at(model_input, cutoffs)
+    out = rows[["customer_id", "as_of", "won_any", "won_revenue"]].copy()
+    if not models.rules_only:
+        x = rows[models.features]
+        out["p_model"] = models.propensity.predict(x)
+        out["value_model"] = models.ltv.predict(x)
+    valid_scores, scores = baseline_scores(valid, params), baseline_scores(rows, params)
+    for method in scores.columns:
+        out[f"p_{method}"], out[f"value_{method}"] = baseline_predictions(
+            method, valid, valid_scores[method], rows, scores[method])
+    return out
+
+
+def methods_in(predictions: pd.DataFrame) -> list[str]:
+    return [c[2:] for c in predictions.columns if c.startswith("p_")]
+
+
+def score_methods(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Probability and revenue metrics of every method in a predictions frame."""
+    won = predictions["won_any"].to_numpy()
+    revenue = predictions["won_revenue"].to_numpy()
+    return pd.DataFrame([
+        {"method": m, **classification_metrics(won, predictions[f"p_{m}"].to_numpy()),
+         **revenue_metrics(revenue, predictions[f"value_{m}"].to_numpy())}
+        for m in methods_in(predictions)
+    ])
 
 
 def evaluate(models: TrainedModels, model_input: pd.DataFrame,
              params: TrainParams) -> pd.DataFrame:
-    """Held-out metrics of the model and every baseline, side by side (one row per method).
-    Baselines' scores are mapped to probability and revenue on the validation slice."""
-    valid = rows_at(model_input, models.split.valid)
+    """Held-out metrics of the model and every baseline, side by side (one row per method)."""
+    table = score_methods(predictions_at(models, model_input, params, models.split.test))
+    if models.rules_only:
+        return table
     test = rows_at(model_input, models.split.test)
-    won, revenue = test["won_any"].to_numpy(), test["won_revenue"].to_numpy()
-    rows = []
-    if not models.rules_only:
-        x = test[models.features]
-        rows.append(_method_metrics("model", won, revenue, models.propensity.predict(x),
-                                    models.ltv.predict(x)))
-        rows.append({"method": "model_uncalibrated",
-                     **classification_metrics(won, models.propensity.predict_uncalibrated(x))})
-    valid_scores, test_scores = baseline_scores(valid, params), baseline_scores(test, params)
-    for method in test_scores.columns:
-        p, expected = baseline_predictions(method, valid, valid_scores[method], test,
-                                           test_scores[method])
-        rows.append(_method_metrics(method, won, revenue, p, expected))
-    return pd.DataFrame(rows)
+    uncalibrated = models.propensity.predict_uncalibrated(test[models.features])
+    extra = {"method": "model_uncalibrated",
+             **classification_metrics(test["won_any"].to_numpy(), uncalibrated)}
+    return pd.concat([table, pd.DataFrame([extra])], ignore_index=True)

@@ -11,13 +11,8 @@ from matplotlib.figure import Figure
 from tier_ml.evaluation import reliability_table
 from tier_ml.features.config import FeatureParams
 from tier_ml.io.registry import FittedModel, ModelToLog
-from tier_ml.models.btyd import add_btyd_features
-from tier_ml.models.opportunity import (
-    add_pipeline_value,
-    fit_opportunity_model,
-    opportunity_matrix,
-    opportunity_rows,
-)
+from tier_ml.models.inputs import use_btyd_features, with_model_outputs
+from tier_ml.models.opportunity import fit_opportunity_model, opportunity_matrix, opportunity_rows
 from tier_ml.models.split import rows_at, time_split
 from tier_ml.models.training import TrainedModels, TrainParams, evaluate, train_models
 from tier_ml.report.plots import reliability_figure
@@ -29,23 +24,13 @@ def _params(train: dict[str, Any], features: dict[str, Any]) -> TrainParams:
     return TrainParams.from_dict(train, FeatureParams.from_dict(features).horizon_days)
 
 
-def use_btyd_features(setting: str | bool, deals: pd.DataFrame) -> bool:
-    """`auto`: BG/NBD features for transaction-only data (every deal won)."""
-    if setting == "auto":
-        return bool(deals["status"].eq("won").all())
-    return bool(setting)
-
-
 def build_model_input(feature_table: pd.DataFrame, deals: pd.DataFrame,
                       features: dict[str, Any], train: dict[str, Any]) -> pd.DataFrame:
     """Features plus other models' outputs, each at a cutoff from the past only:
     expected pipeline value (open-deal scoring) and, for transaction data, BG/NBD."""
     params = _params(train, features)
-    rows = opportunity_rows(deals, feature_table, params.horizon_days)
-    table = add_pipeline_value(feature_table, rows, params.horizon_days, params.seed)
-    if use_btyd_features(train["btyd_features"], deals):
-        table = add_btyd_features(table, deals, params.horizon_days)
-    return table
+    return with_model_outputs(feature_table, deals, params.horizon_days, params.seed,
+                              use_btyd_features(train["btyd_features"], deals))
 
 
 def fit_models(model_input: pd.DataFrame, feature_table: pd.DataFrame, deals: pd.DataFrame,

@@ -1,0 +1,174 @@
+"""Batch scoring at `as_of`: features, win probability, expected value, tiers and reasons.
+
+The same function scores a nightly run and a backtest origin. With no propensity model (the
+minimum data check failed) the weighted scorecard is the tier source ("rules only").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tier_ml.explain import probability_scale, reason_codes, top_contributions
+from tier_ml.features.build import build_features
+from tier_ml.features.registry import FeatureConfig, FeatureSpec
+from tier_ml.models.baselines import (
+    last_period_revenue,
+    parse_scorecard,
+    scorecard_dimensions,
+    scorecard_score,
+)
+from tier_ml.models.btyd import add_btyd_features
+from tier_ml.models.opportunity import PIPELINE_FEATURE, opportunity_rows, pipeline_value
+from tier_ml.tiering import TierAssigner, TierPolicy
+
+SCORE_COLUMNS = ["customer_id", "as_of", "p_win", "expected_revenue", "expected_value", "tier",
+                 "action", "segment", "reason_1", "reason_2", "reason_3", "risk_1", "risk_2",
+                 "previous_tier", "tier_change", "tier_change_reason", "cold_start", "owner",
+                 "source"]
+
+
+@dataclass(frozen=True)
+class ScoringParams:
+    """What a scoring run needs besides data and models."""
+
+    as_of: pd.Timestamp
+    horizon_days: int
+    policy: TierPolicy
+    scorecard: Mapping[str, Any]
+    n_reasons: int = 3
+    n_risks: int = 2
+    top_contributions: int = 8
+    btyd: bool = False
+
+
+def scoring_features(customers: pd.DataFrame, deals: pd.DataFrame, activities: pd.DataFrame,
+                     as_of: pd.Timestamp, config: FeatureConfig, horizon_days: int,
+                     opportunity: Any | None, btyd: bool) -> pd.DataFrame:
+    """Point-in-time features at `as_of`, with the champion's open-deal scoring."""
+    features = build_features(customers, deals, activities, as_of, config)
+    rows = opportunity_rows(deals, features, horizon_days)
+    value = pipeline_value(rows, opportunity)
+    features = features.merge(value, on=["customer_id", "as_of"], how="left")
+    has_open = features["open_deal_count"].gt(0)
+    features[PIPELINE_FEATURE] = features[PIPELINE_FEATURE].where(has_open, 0.0)
+    return add_btyd_features(features, deals, horizon_days) if btyd else features
+
+
+def latest_before(history: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+    """Each customer's tier in the latest earlier scoring run."""
+    if history.empty:
+        return pd.Series(dtype="object")
+    earlier = history[history["as_of"] < as_of]
+    if earlier.empty:
+        return pd.Series(dtype="object")
+    last = earlier[earlier["as_of"] == earlier["as_of"].max()]
+    return last.set_index("customer_id")["tier"]
+
+
+def _model_reasons(models: Mapping[str, Any], features: pd.DataFrame, params: ScoringParams,
+                   registry: Mapping[str, FeatureSpec]) -> tuple[np.ndarray, pd.DataFrame,
+                                                                 pd.DataFrame]:
+    propensity = models["propensity"]
+    x = features[propensity.features_]
+    raw = propensity.contributions(x)
+    scaled = probability_scale(raw, propensity.calibrate)
+    contributions = pd.DataFrame(scaled[:, :-1], columns=propensity.features_,
+                                 index=features.index)
+    p_win = scaled.sum(axis=1)
+    reasons = reason_codes(contributions, x, registry, params.n_reasons, params.n_risks)
+    long = top_contributions(contributions, x, features["customer_id"], params.top_contributions)
+    return p_win, reasons, long
+
+
+def _rules_reasons(features: pd.DataFrame, params: ScoringParams,
+                   registry: Mapping[str, FeatureSpec]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rules only: each scorecard dimension's weighted score, above or below its average,
+    said through its most telling feature."""
+    dims = parse_scorecard(params.scorecard)
+    parts = scorecard_dimensions(features, dims)
+    weighted = parts * pd.Series({k: d.weight for k, d in dims.items()})
+    centred = weighted - weighted.mean()
+    lead = {k: next(iter(d.features)) for k, d in dims.items()}
+    renamed = centred.rename(columns=lead)
+    values = features[list(lead.values())]
+    reasons = reason_codes(renamed, values, registry, params.n_reasons, params.n_risks)
+    long = top_contributions(renamed, values, features["customer_id"], params.top_contributions)
+    return reasons, long
+
+
+def score_customers(features: pd.DataFrame, models: Mapping[str, Any], params: ScoringParams,
+                    registry: Mapping[str, FeatureSpec], history: pd.DataFrame
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, TierAssigner]:
+    """One row per customer with tier, action, segment, reasons and tier change; the top
+    contributions in long format; and the fitted tier assigner."""
+    features = features.reset_index(drop=True)
+    rules_only = "propensity" not in models
+    if rules_only:
+        p_win = np.full(len(features), np.nan)
+        expected_value = scorecard_score(features, parse_scorecard(params.scorecard)).to_numpy()
+        expected_revenue = np.full(len(features), np.nan)
+        reasons, long = _rules_reasons(features, params, registry)
+    else:
+        p_win, reasons, long = _model_reasons(models, features, params, registry)
+        expected_value = models["ltv"].predict(features[models["ltv"].features_])
+        expected_revenue = expected_value / np.clip(p_win, 1e-6, None)
+    previous = features["customer_id"].map(latest_before(history, params.as_of))
+    frame = pd.DataFrame({
+        "expected_value": expected_value,
+        "owner": features["owner"] if "owner" in features else None,
+        "previous_tier": previous.astype("object"),
+        "days_since_last_won": features["days_since_last_won"],
+        "days_since_last_activity": features["days_since_last_activity"],
+        "last_period_revenue": last_period_revenue(features, params.horizon_days),
+    })
+    assigner = TierAssigner(params.policy).fit(frame["expected_value"])
+    tiers = assigner.assign(frame)
+    segments = models.get("segments")
+    segment = segments.name(segments.predict(features)) if segments is not None else None
+    scores = pd.DataFrame({
+        "customer_id": features["customer_id"],
+        "as_of": features["as_of"],
+        "p_win": p_win,
+        "expected_revenue": expected_revenue,
+        "expected_value": expected_value,
+        **tiers,
+        "segment": segment,
+        **reasons,
+        "previous_tier": frame["previous_tier"],
+        "cold_start": features["won_count_total"].eq(0) & features["act_total_365d"].eq(0),
+        "owner": frame["owner"],
+        "source": "rules" if rules_only else "model",
+    })
+    long.insert(1, "as_of", params.as_of)
+    return with_stable_types(scores[SCORE_COLUMNS]), long, assigner
+
+
+TEXT_COLUMNS = ["customer_id", "tier", "action", "segment", "reason_1", "reason_2", "reason_3",
+                "risk_1", "risk_2", "previous_tier", "tier_change", "tier_change_reason",
+                "owner", "source"]
+
+
+def with_stable_types(scores: pd.DataFrame) -> pd.DataFrame:
+    """The same Parquet schema in every run, even where a column is empty this time."""
+    return scores.astype({**{c: "str" for c in TEXT_COLUMNS}, "p_win": "float64",
+                          "expected_revenue": "float64", "expected_value": "float64",
+                          "cold_start": "bool", "as_of": "datetime64[us]"})
+
+
+def run_summary(scores: pd.DataFrame, seconds: float) -> dict[str, Any]:
+    """Customers scored, counts per tier, tier moves and duration, for the log and MLflow."""
+    per_tier = scores["tier"].value_counts().reindex(list("ABCD"), fill_value=0)
+    moves = scores["tier_change"].value_counts()
+    return {
+        "customers_scored": int(len(scores)),
+        **{f"tier_{t}": int(n) for t, n in per_tier.items()},
+        **{f"moves_{k}": int(moves.get(k, 0)) for k in ("up", "down", "same", "new")},
+        "cold_start": int(scores["cold_start"].sum()),
+        "rules_only": bool((scores["source"] == "rules").all()),
+        "duration_s": round(seconds, 2),
+    }

@@ -1,0 +1,72 @@
+"""Reasons: additivity on both scales, signs and ranking on a hand-made case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from tier_ml.explain import group_columns, probability_scale, reason_codes, top_contributions
+from tier_ml.features.registry import FeatureConfig, feature_registry
+
+REGISTRY = feature_registry(FeatureConfig())
+
+
+def test_probability_scale_contributions_add_up_to_the_probability():
+    rng = np.random.default_rng(0)
+    raw = np.column_stack([rng.normal(size=(500, 6)), np.full(500, -0.4)])
+    calibrate = lambda r: expit(0.8 * r + 0.3)  # noqa: E731 - a Platt calibrator
+    scaled = probability_scale(raw, calibrate)
+    np.testing.assert_allclose(scaled.sum(axis=1), calibrate(raw.sum(axis=1)), atol=1e-9)
+    np.testing.assert_allclose(scaled[:, -1], calibrate(raw[:, -1]), atol=1e-12)
+    assert (np.sign(scaled[:, :-1]) == np.sign(raw[:, :-1])).all()
+    order_raw = np.argsort(raw[:, :-1], axis=1)
+    order_scaled = np.argsort(scaled[:, :-1], axis=1)
+    np.testing.assert_array_equal(order_raw, order_scaled)
+
+
+def test_a_customer_at_the_base_value_gets_the_calibrator_slope():
+    raw = np.array([[0.0, 0.0, 1.0]])
+    scaled = probability_scale(raw, expit)
+    assert scaled[0, -1] == pytest.approx(expit(1.0))
+    assert scaled[0, :2] == pytest.approx([0.0, 0.0])
+
+
+def test_reasons_are_signed_ranked_and_carry_the_customers_values():
+    contributions = pd.DataFrame(
+        {"act_meeting_90d": [0.04], "days_since_last_won": [-0.10], "open_deal_count": [0.12],
+         "win_rate": [0.01], "days_since_last_activity": [-0.02]})
+    values = pd.DataFrame({"act_meeting_90d": [3.0], "days_since_last_won": [412.0],
+                           "open_deal_count": [2.0], "win_rate": [0.5],
+                           "days_since_last_activity": [np.nan]})
+    reasons = reason_codes(contributions, values, REGISTRY).iloc[0]
+    assert reasons["reason_1"] == "2 open deals (+12.0 pts)"
+    assert reasons["reason_2"] == "3 meetings in the last 90 days (+4.0 pts)"
+    assert reasons["reason_3"] == "wins 50% of closed deals (+1.0 pts)"
+    assert reasons["risk_1"] == "last won deal 412 days ago (-10.0 pts)"
+    assert reasons["risk_2"] == "never contacted (-2.0 pts)"
+
+
+def test_no_reason_is_invented_when_nothing_raises_the_score():
+    contributions = pd.DataFrame({"win_rate": [-0.1], "open_deal_count": [0.0]})
+    values = pd.DataFrame({"win_rate": [0.1], "open_deal_count": [0.0]})
+    reasons = reason_codes(contributions, values, REGISTRY).iloc[0]
+    assert reasons["reason_1"] is None and reasons["risk_1"].startswith("wins 10%")
+
+
+def test_one_hot_columns_are_regrouped_to_their_feature():
+    contributions = pd.DataFrame({"industry=Retail": [0.1], "industry=Software": [0.05],
+                                  "tenure_days": [0.2]})
+    grouped = group_columns(contributions, {"industry=Retail": "industry",
+                                            "industry=Software": "industry"})
+    assert grouped.columns.tolist() == ["industry", "tenure_days"]
+    assert grouped["industry"].iloc[0] == pytest.approx(0.15)
+
+
+def test_long_format_keeps_the_largest_contributions():
+    contributions = pd.DataFrame({"a": [0.1, -0.5], "b": [-0.3, 0.2], "c": [0.0, 0.01]})
+    values = pd.DataFrame({"a": [1, 2], "b": [3, 4], "c": [5, 6]})
+    long = top_contributions(contributions, values, pd.Series(["x", "y"]), top=2)
+    assert long["feature"].tolist() == ["b", "a", "a", "b"]
+    assert long["customer_id"].tolist() == ["x", "x", "y", "y"]
