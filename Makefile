@@ -32,6 +32,7 @@ test-browser: install
 bench: install
 	$(RUN) python benchmarks/features.py
 	$(RUN) python benchmarks/models.py
+	$(RUN) python benchmarks/score.py
 
 viz: install
 	$(RUN) kedro viz build

@@ -80,3 +80,57 @@ def revenue_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, floa
         "normalized_gini": normalized_gini(actual, predicted),
         "top_decile_capture": top_share_capture(actual, predicted, 0.1),
     }
+
+
+def tier_table(tiers: pd.DataFrame) -> pd.DataFrame:
+    """Tier accuracy: per origin, method and tier, realised win rate and revenue against
+    what was predicted. `tiers` has origin, method, tier, p_win, won_any, won_revenue."""
+    grouped = tiers.groupby(["origin", "method", "tier"], observed=True)
+    table = grouped.agg(customers=("won_any", "size"), realised_win_rate=("won_any", "mean"),
+                        realised_revenue=("won_revenue", "sum"),
+                        mean_predicted_p_win=("p_win", "mean")).reset_index()
+    totals = tiers.groupby(["origin", "method"]).agg(
+        overall_win_rate=("won_any", "mean"), total_revenue=("won_revenue", "sum"))
+    table = table.join(totals, on=["origin", "method"])
+    table["revenue_share"] = table["realised_revenue"] / table["total_revenue"].where(
+        table["total_revenue"] > 0)
+    table["lift"] = table["realised_win_rate"] / table["overall_win_rate"].where(
+        table["overall_win_rate"] > 0)
+    return table.drop(columns=["overall_win_rate", "total_revenue"])
+
+
+def monotone_tiers(table: pd.DataFrame) -> pd.DataFrame:
+    """Per origin and method: do realised win rates fall from A to B to C to D?"""
+    def falls(group: pd.DataFrame) -> bool:
+        rates = group.sort_values("tier")["realised_win_rate"].to_numpy()
+        return bool(np.all(np.diff(rates) <= 0))
+
+    return (table.groupby(["origin", "method"]).apply(falls, include_groups=False)
+            .rename("monotone").reset_index())
+
+
+def migration_matrix(tiers: pd.DataFrame) -> pd.DataFrame:
+    """Customers moving from each tier to each tier between consecutive origins
+    (`tiers`: customer_id, origin, tier of one method)."""
+    ordered = tiers.sort_values(["customer_id", "origin"])
+    nxt = ordered.groupby("customer_id").shift(-1)
+    moves = pd.DataFrame({"origin_from": ordered["origin"], "origin_to": nxt["origin"],
+                          "from_tier": ordered["tier"], "to_tier": nxt["tier"]}).dropna()
+    return (moves.groupby(["origin_from", "origin_to", "from_tier", "to_tier"]).size()
+            .rename("customers").reset_index())
+
+
+def dwell_times(tiers: pd.DataFrame) -> pd.DataFrame:
+    """Per tier: mean and median length of a stay (in consecutive origins), and the share
+    of stays that end by moving up (e.g. B becoming A)."""
+    ordered = tiers.sort_values(["customer_id", "origin"]).reset_index(drop=True)
+    new_stay = (ordered["tier"] != ordered.groupby("customer_id")["tier"].shift()) | (
+        ordered["customer_id"] != ordered["customer_id"].shift())
+    ordered["stay"] = new_stay.cumsum()
+    stays = ordered.groupby("stay").agg(customer_id=("customer_id", "first"),
+                                        tier=("tier", "first"), length=("tier", "size"))
+    stays["next_tier"] = stays.groupby("customer_id")["tier"].shift(-1)
+    stays["moved_up"] = stays["next_tier"].notna() & (stays["next_tier"] < stays["tier"])
+    return stays.groupby("tier").agg(stays=("length", "size"), mean_origins=("length", "mean"),
+                                     median_origins=("length", "median"),
+                                     share_moving_up=("moved_up", "mean")).reset_index()

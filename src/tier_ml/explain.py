@@ -51,6 +51,22 @@ def _sentence(spec: FeatureSpec | None, feature: str, value: object, points: flo
     return f"{text} ({points:+.1f} pts)"
 
 
+def _ranked_sentences(matrix: np.ndarray, picks: np.ndarray, keep: np.ndarray,
+                      values: pd.DataFrame, names: np.ndarray,
+                      registry: Mapping[str, FeatureSpec]) -> np.ndarray:
+    """The sentence for each row's picked feature, rendered one feature at a time."""
+    rows = np.arange(len(matrix))
+    points = 100 * matrix[rows, picks]
+    out = np.full(len(matrix), None, dtype=object)
+    for j in np.unique(picks[keep]):
+        chosen = keep & (picks == j)
+        column = values[names[j]].to_numpy(dtype=object)[chosen]
+        spec = registry.get(names[j])
+        out[chosen] = [_sentence(spec, names[j], v, p)
+                       for v, p in zip(column, points[chosen], strict=True)]
+    return out
+
+
 def reason_codes(contributions: pd.DataFrame, values: pd.DataFrame,
                  registry: Mapping[str, FeatureSpec], n_reasons: int = 3,
                  n_risks: int = 2) -> pd.DataFrame:
@@ -58,22 +74,19 @@ def reason_codes(contributions: pd.DataFrame, values: pd.DataFrame,
     each a sentence with the customer's own value and its effect in percentage points."""
     matrix = contributions.to_numpy(float)
     names = np.asarray(contributions.columns)
+    values = values.reset_index(drop=True)
     order = np.argsort(-matrix, axis=1, kind="stable")
-    records = []
-    for i in range(len(matrix)):
-        row_values = values.iloc[i]
-        ups = [j for j in order[i, :n_reasons] if matrix[i, j] > 0]
-        downs = [j for j in order[i, ::-1][:n_risks] if matrix[i, j] < 0]
-        record = {f"reason_{k + 1}": None for k in range(n_reasons)}
-        record.update({f"risk_{k + 1}": None for k in range(n_risks)})
-        for k, j in enumerate(ups):
-            record[f"reason_{k + 1}"] = _sentence(registry.get(names[j]), names[j],
-                                                  row_values.get(names[j]), 100 * matrix[i, j])
-        for k, j in enumerate(downs):
-            record[f"risk_{k + 1}"] = _sentence(registry.get(names[j]), names[j],
-                                                row_values.get(names[j]), 100 * matrix[i, j])
-        records.append(record)
-    return pd.DataFrame(records, index=contributions.index)
+    rows = np.arange(len(matrix))
+    out = {}
+    for k in range(n_reasons):
+        picks = order[:, k] if k < matrix.shape[1] else np.zeros(len(matrix), dtype=int)
+        keep = (matrix[rows, picks] > 0) if k < matrix.shape[1] else np.zeros(len(matrix), bool)
+        out[f"reason_{k + 1}"] = _ranked_sentences(matrix, picks, keep, values, names, registry)
+    for k in range(n_risks):
+        picks = order[:, -1 - k] if k < matrix.shape[1] else np.zeros(len(matrix), dtype=int)
+        keep = (matrix[rows, picks] < 0) if k < matrix.shape[1] else np.zeros(len(matrix), bool)
+        out[f"risk_{k + 1}"] = _ranked_sentences(matrix, picks, keep, values, names, registry)
+    return pd.DataFrame(out, index=contributions.index)
 
 
 def top_contributions(contributions: pd.DataFrame, values: pd.DataFrame,
@@ -82,14 +95,16 @@ def top_contributions(contributions: pd.DataFrame, values: pd.DataFrame,
     largest by size per customer)."""
     matrix = contributions.to_numpy(float)
     k = min(top, matrix.shape[1])
-    idx = np.argsort(-np.abs(matrix), axis=1, kind="stable")[:, :k]
+    cols = np.argsort(-np.abs(matrix), axis=1, kind="stable")[:, :k].ravel()
     rows = np.repeat(np.arange(len(matrix)), k)
-    cols = idx.ravel()
-    names = np.asarray(contributions.columns)[cols]
-    value_matrix = values[list(contributions.columns)].astype("object").to_numpy()
+    names = np.asarray(contributions.columns)
+    shown = np.empty(len(rows), dtype=object)
+    for j in np.unique(cols):
+        at = cols == j
+        shown[at] = values[names[j]].to_numpy(dtype=object)[rows[at]]
     return pd.DataFrame({
         "customer_id": customer_ids.to_numpy()[rows],
-        "feature": names,
-        "value": pd.Series(value_matrix[rows, cols]).astype("str").to_numpy(),
+        "feature": pd.array(names[cols], dtype="str"),
+        "value": pd.Series(shown).astype("str").to_numpy(),
         "contribution": matrix[rows, cols],
     })

@@ -115,3 +115,29 @@ class RegisteredModelsDataset(AbstractDataset[list[ModelToLog], dict[str, Any]])
 
     def _describe(self) -> dict[str, Any]:
         return {"kinds": self._kinds, "alias": self._alias, "versions": self._versions}
+
+
+class ChampionAliasDataset(AbstractDataset[dict, dict]):
+    """Save a promotion decision: when it says promote, `champion` moves to the `candidate`
+    version of every kind. Load: the current champion versions."""
+
+    def __init__(self, kinds: list[str], metadata: dict | None = None):
+        self._kinds = list(kinds)
+        self.metadata = metadata
+
+    def load(self) -> dict:
+        return {k: champion_version(MODEL_PREFIX + k) for k in self._kinds}
+
+    def save(self, data: dict) -> None:
+        if not data.get("promote"):
+            return
+        client = MlflowClient()
+        for kind in self._kinds:
+            name = MODEL_PREFIX + kind
+            version = champion_version(name, CANDIDATE)
+            if version is not None:
+                client.set_registered_model_alias(name, CHAMPION, version)
+                logger.info("Promoted %s version %d to %s", name, version, CHAMPION)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"kinds": self._kinds}

@@ -15,8 +15,9 @@ from tier_ml.models.matrix import learn_categories, to_matrix
 
 DEFAULT_LGBM = {
     "n_estimators": 400,
-    "learning_rate": 0.05,
+    "learning_rate": 0.1,
     "num_leaves": 31,
+    "max_depth": 5,
     "min_child_samples": 50,
     "subsample": 0.8,
     "subsample_freq": 1,

@@ -1,0 +1,113 @@
+"""Scoring 1M synthetic customers end to end: features -> predictions -> tiers -> reasons ->
+Parquet partition and DuckDB. Reports each phase's wall time and the peak memory, and compares
+explanation throughput of LightGBM's pred_contrib with shap.TreeExplainer on the same model.
+
+The models are trained with the project's defaults on a smaller synthetic CRM (the model's
+size, not the training set's, sets the cost of scoring). Prints JSON lines.
+Usage: python benchmarks/score.py [--customers 1000000] [--train-customers 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import emit, load_crm, peak_rss_mb, synthetic_on_disk  # noqa: E402
+from tier_ml.features.build import build_feature_table, training_cutoffs  # noqa: E402
+from tier_ml.features.config import FeatureParams  # noqa: E402
+from tier_ml.features.registry import reason_registry  # noqa: E402
+from tier_ml.io.scores import ScoreRun, rebuild_duckdb, write_partition  # noqa: E402
+from tier_ml.models.inputs import with_model_outputs  # noqa: E402
+from tier_ml.models.opportunity import fit_opportunity_model, opportunity_rows  # noqa: E402
+from tier_ml.models.split import time_split  # noqa: E402
+from tier_ml.models.training import TrainParams, train_models  # noqa: E402
+from tier_ml.scoring import ScoringParams, score_customers, scoring_features  # noqa: E402
+from tier_ml.tiering import TierPolicy  # noqa: E402
+
+AS_OF = pd.Timestamp("2025-12-31")
+
+
+def _params(name: str, key: str) -> dict:
+    return yaml.safe_load((ROOT / "conf" / "base" / f"parameters_{name}.yml").read_text())[key]
+
+
+def trained_models(n_customers: int, features: FeatureParams, params: TrainParams) -> dict:
+    customers, deals, activities = load_crm(synthetic_on_disk(n_customers))
+    cutoffs = training_cutoffs(AS_OF, params.horizon_days, features.cutoff_count)
+    table = build_feature_table(customers, deals, activities, cutoffs, params.horizon_days,
+                                features.config)
+    model_input = with_model_outputs(table, deals, params.horizon_days, params.seed, False)
+    split = time_split(cutoffs, params.horizon_days, params.valid_cutoffs, params.test_cutoffs)
+    opportunity = fit_opportunity_model(opportunity_rows(deals, table, params.horizon_days))
+    models = train_models(model_input, split, params, opportunity=opportunity)
+    return {"propensity": models.propensity, "ltv": models.ltv, "segments": models.segments,
+            "opportunity": models.opportunity}
+
+
+def explanation_throughput(models: dict, features: pd.DataFrame, rows: int) -> None:
+    import shap
+
+    propensity = models["propensity"]
+    x = propensity.matrix(features[propensity.features_].head(rows))
+    booster = propensity.booster_.booster_
+    start = time.perf_counter()
+    lightgbm_values = booster.predict(x, pred_contrib=True)
+    lightgbm_rate = rows / (time.perf_counter() - start)
+    start = time.perf_counter()
+    shap_values = shap.TreeExplainer(booster).shap_values(x)
+    shap_rate = rows / (time.perf_counter() - start)
+    emit(benchmark="explain", rows=rows, trees=booster.num_trees(),
+         features=len(propensity.features_),
+         lightgbm_pred_contrib_rows_per_s=round(lightgbm_rate),
+         shap_tree_explainer_rows_per_s=round(shap_rate),
+         max_abs_difference=float(np.abs(np.asarray(shap_values) - lightgbm_values[:, :-1]).max()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--train-customers", type=int, default=20_000)
+    args = parser.parse_args()
+    features = FeatureParams.from_dict(_params("features", "features"))
+    train = _params("train", "train")
+    params = TrainParams.from_dict(train, features.horizon_days)
+    models = trained_models(args.train_customers, features, params)
+    scoring = _params("score", "scoring")
+    run_params = ScoringParams(AS_OF, features.horizon_days, TierPolicy.from_dict(scoring),
+                               train["scorecard"])
+    customers, deals, activities = load_crm(synthetic_on_disk(args.customers))
+    phases = {}
+    start = time.perf_counter()
+    table = scoring_features(customers, deals, activities, AS_OF, features.config,
+                             features.horizon_days, models["opportunity"], False)
+    phases["features_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    scores, reasons, _ = score_customers(table, models, run_params,
+                                         reason_registry(features.config), pd.DataFrame())
+    phases["predict_tier_explain_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=ROOT / "data" / "07_model_output") as folder:
+        write_partition(Path(folder) / "scores", ScoreRun(AS_OF, scores, reasons))
+        rebuild_duckdb(Path(folder) / "scores", Path(folder) / "tier_ml.duckdb")
+    phases["write_s"] = time.perf_counter() - start
+    total = sum(phases.values())
+    emit(benchmark="score", method="end_to_end", customers=len(scores),
+         reason_rows=len(reasons), trees=models["propensity"].booster_.booster_.num_trees(),
+         **{k: round(v, 1) for k, v in phases.items()}, total_s=round(total, 1),
+         customers_per_s=round(len(scores) / total), peak_rss_mb=round(peak_rss_mb()),
+         target_total_s=300)
+    explanation_throughput(models, table, rows=20_000)
+
+
+if __name__ == "__main__":
+    main()
