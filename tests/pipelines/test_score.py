@@ -11,7 +11,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from tests.pipelines.conftest import KINDS, bare_catalog, small_parameters
-from tier_ml.io.registry import RegisteredModelsDataset
+from tier_ml.io.registry import ChampionAliasDataset, RegisteredModelsDataset
 from tier_ml.io.scores import ScoreStoreDataset
 from tier_ml.pipelines.features import create_pipeline as features_pipeline
 from tier_ml.pipelines.ingest import create_pipeline as ingest_pipeline
@@ -28,6 +28,7 @@ def _catalog(params: dict, tmp_path) -> DataCatalog:
     catalog["score_history"] = store
     catalog["score_store"] = store
     catalog["scoring_models"] = RegisteredModelsDataset(KINDS, alias="champion")
+    catalog["promotion_decision"] = ChampionAliasDataset(KINDS)
     return catalog
 
 

@@ -81,15 +81,18 @@ def rebuild_duckdb(root: Path, database: Path) -> None:
 
 
 class ScoreStoreDataset(AbstractDataset[ScoreRun, pd.DataFrame]):
-    """Save a `ScoreRun` (partition + DuckDB); load the score history of all runs."""
+    """Save a `ScoreRun` (partition + DuckDB); load the history of all runs, of the scores
+    or (with `table: reasons`) of the long-format contributions."""
 
-    def __init__(self, path: str, duckdb_path: str, metadata: dict | None = None):
+    def __init__(self, path: str, duckdb_path: str, table: str = "scores",
+                 metadata: dict | None = None):
         self._root = Path(path)
         self._database = Path(duckdb_path)
+        self._file = {"scores": SCORES, "reasons": REASONS}[table]
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
-        return read_history(self._root)
+        return read_history(self._root, self._file)
 
     def save(self, data: ScoreRun) -> None:
         write_partition(self._root, data)

@@ -158,9 +158,10 @@ def build_content(history: pd.DataFrame, reasons: pd.DataFrame, tier_table: pd.D
     run_reasons = reasons[reasons["as_of"] == as_of] if len(reasons) else reasons
     a_accounts = scores[scores["tier"] == "A"].nlargest(top_accounts, "expected_value")
     moved = scores[scores["tier_change"].isin(["up", "down"])]
-    moved = moved.assign(size=(moved["tier"].map({t: i for i, t in enumerate(TIERS)})
-                               - moved["previous_tier"].map({t: i for i, t in enumerate(TIERS)}))
-                         .abs()).sort_values(["size", "expected_value"], ascending=False)
+    rank = {t: i for i, t in enumerate(TIERS)}
+    jump = (moved["tier"].astype("object").map(rank).astype(float)
+            - moved["previous_tier"].astype("object").map(rank).astype(float)).abs()
+    moved = moved.assign(size=jump).sort_values(["size", "expected_value"], ascending=False)
     accuracy, origin = accuracy_rows(tier_table)
     by_reason = (quarantine.groupby(["table", "reason"]).size().rename("rows").reset_index()
                  .to_dict(orient="records") if len(quarantine) else [])

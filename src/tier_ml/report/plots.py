@@ -45,7 +45,7 @@ def lift_figure(table: pd.DataFrame, method: str = "model") -> Figure:
     ax.set_xlabel("origin")
     ax.set_title(f"Realised lift by tier ({method})")
     ax.tick_params(axis="x", labelrotation=0)
-    ax.legend(title="tier", frameon=False, ncol=4)
+    ax.legend(title="tier", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     plt.close(fig)
     return fig

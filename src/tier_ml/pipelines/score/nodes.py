@@ -33,11 +33,13 @@ def scoring_params(scoring: dict[str, Any], features: dict[str, Any], train: dic
 
 
 def score_all(customers: pd.DataFrame, deals: pd.DataFrame, activities: pd.DataFrame,
-              data_profile: dict[str, Any], scoring_models: dict[str, Any],
-              score_history: pd.DataFrame, scoring: dict[str, Any], features: dict[str, Any],
+              data_profile: dict[str, Any], champion_versions: dict[str, int | None],
+              scoring_models: dict[str, Any], score_history: pd.DataFrame,
+              scoring: dict[str, Any], features: dict[str, Any],
               train: dict[str, Any]) -> tuple[ScoreRun, dict[str, Any]]:
     """Score every customer known at `scoring.as_of` with the champion models (or the
-    scorecard when there is none) and summarise the run."""
+    scorecard when there is none) and summarise the run. `champion_versions` orders scoring
+    after any promotion in the same run, and is logged."""
     start = time.perf_counter()
     feature_params = FeatureParams.from_dict(features)
     params = scoring_params(scoring, features, train, data_profile["data_end"],
@@ -48,6 +50,7 @@ def score_all(customers: pd.DataFrame, deals: pd.DataFrame, activities: pd.DataF
                                          reason_registry(feature_params.config), score_history)
     summary = run_summary(scores, time.perf_counter() - start)
     logger.info("Scored %s as of %s: %s", "with rules only" if summary["rules_only"]
-                else "with the champion models", params.as_of.date(), summary)
+                else f"with the champion models {champion_versions}", params.as_of.date(),
+                summary)
     metrics = {k: {"value": float(v), "step": 0} for k, v in summary.items()}
     return ScoreRun(params.as_of, scores, reasons), metrics

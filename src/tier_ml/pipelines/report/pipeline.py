@@ -1,0 +1,16 @@
+"""Report pipeline wiring."""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import build_report
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(build_report,
+                 inputs=["score_store", "score_reasons", "backtest_tier_table", "tier_migration",
+                         "quarantine", "promotion_record", "params:report", "params:features"],
+                 outputs="tier_report", name="build_report"),
+        ]
+    )
