@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 export KEDRO_DISABLE_TELEMETRY := true
 export MPLBACKEND := Agg
 
-.PHONY: install run test test-all test-browser bench viz report-shot clean
+.PHONY: install run test test-browser bench viz report-shot clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -24,10 +24,20 @@ run: install
 	$(RUN) kedro run
 
 test: install
-	$(RUN) pytest -m "not browser"
+	$(RUN) ruff check src tests benchmarks examples
+	$(RUN) pytest
 
+# The report in headless Chromium (Debian packages chromium and chromium-driver).
 test-browser: install
 	$(RUN) pytest -m browser
+
+report-shot: install
+	test -f data/08_reporting/tier_report.html || $(RUN) kedro run
+	chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	  --disable-background-networking --disable-component-update --disable-sync \
+	  --user-data-dir=$$(mktemp -d) --hide-scrollbars --window-size=1280,3600 \
+	  --screenshot=data/08_reporting/tier_report.png \
+	  file://$(CURDIR)/data/08_reporting/tier_report.html
 
 bench: install
 	$(RUN) python benchmarks/features.py

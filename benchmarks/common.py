@@ -27,8 +27,9 @@ def synthetic_on_disk(n_customers: int) -> Path:
 
 
 def load_crm(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    return tuple(pd.read_parquet(folder / f"{t}.parquet")
-                 for t in ("customers", "deals", "activities"))
+    return tuple(
+        pd.read_parquet(folder / f"{t}.parquet") for t in ("customers", "deals", "activities")
+    )
 
 
 def peak_rss_mb() -> float:

@@ -33,11 +33,18 @@ def measure(n_customers: int, repeats: int) -> None:
         features = build_features(customers, deals, activities, AS_OF)
         times.append(time.perf_counter() - start)
     emit(
-        benchmark="features", method="duckdb", customers=n_customers,
-        deals=len(deals), activities=len(activities), feature_rows=len(features),
-        feature_columns=features.shape[1] - 2, repeats=repeats,
-        wall_s_median=round(statistics.median(times), 2), wall_s_min=round(min(times), 2),
-        peak_rss_mb=round(peak_rss_mb()), rss_after_load_mb=round(rss_loaded),
+        benchmark="features",
+        method="duckdb",
+        customers=n_customers,
+        deals=len(deals),
+        activities=len(activities),
+        feature_rows=len(features),
+        feature_columns=features.shape[1] - 2,
+        repeats=repeats,
+        wall_s_median=round(statistics.median(times), 2),
+        wall_s_min=round(min(times), 2),
+        peak_rss_mb=round(peak_rss_mb()),
+        rss_after_load_mb=round(rss_loaded),
         target_wall_s=60 if n_customers >= 1_000_000 else None,
         target_peak_rss_mb=8192 if n_customers >= 1_000_000 else None,
     )
@@ -53,8 +60,10 @@ def main() -> None:
         measure(args.child, args.repeats)
         return
     for size in args.sizes:
-        subprocess.run([sys.executable, __file__, "--child", str(size),
-                        "--repeats", str(args.repeats)], check=True)
+        subprocess.run(
+            [sys.executable, __file__, "--child", str(size), "--repeats", str(args.repeats)],
+            check=True,
+        )
 
 
 if __name__ == "__main__":

@@ -44,12 +44,14 @@ def bench_training(n_customers: int = 100_000) -> None:
     features = FeatureParams.from_dict(_params("features"))
     params = TrainParams.from_dict(_params("train"), features.horizon_days)
     customers, deals, activities = load_crm(synthetic_on_disk(n_customers))
-    cutoffs = training_cutoffs(pd.Timestamp("2025-12-31"), params.horizon_days,
-                               features.cutoff_count)
+    cutoffs = training_cutoffs(
+        pd.Timestamp("2025-12-31"), params.horizon_days, features.cutoff_count
+    )
     timings = {}
     start = time.perf_counter()
-    table = build_feature_table(customers, deals, activities, cutoffs, params.horizon_days,
-                                features.config)
+    table = build_feature_table(
+        customers, deals, activities, cutoffs, params.horizon_days, features.config
+    )
     timings["features_s"] = time.perf_counter() - start
     start = time.perf_counter()
     model_input = with_model_outputs(table, deals, params.horizon_days, params.seed, False)
@@ -58,28 +60,49 @@ def bench_training(n_customers: int = 100_000) -> None:
     split = time_split(cutoffs, params.horizon_days, params.valid_cutoffs, params.test_cutoffs)
     models = train_models(model_input, split, params)
     timings["fit_s"] = time.perf_counter() - start
-    emit(benchmark="train", method="lightgbm", customers=n_customers, rows=len(model_input),
-         cutoffs=len(cutoffs), **{k: round(v, 1) for k, v in timings.items()},
-         total_s=round(sum(timings.values()), 1), peak_rss_mb=round(peak_rss_mb()),
-         propensity_trees=models.propensity.best_iteration, ltv_model=models.ltv_kind)
+    emit(
+        benchmark="train",
+        method="lightgbm",
+        customers=n_customers,
+        rows=len(model_input),
+        cutoffs=len(cutoffs),
+        **{k: round(v, 1) for k, v in timings.items()},
+        total_s=round(sum(timings.values()), 1),
+        peak_rss_mb=round(peak_rss_mb()),
+        propensity_trees=models.propensity.best_iteration,
+        ltv_model=models.ltv_kind,
+    )
 
 
 def bench_cdnow() -> None:
     features = FeatureParams.from_dict(_params("features"))
     base = TrainParams.from_dict(_params("train"), 91)
-    data = load_source("cdnow", {**_params("ingest")["cdnow"],
-                                 "path": ROOT / _params("ingest")["cdnow"]["path"]})
+    data = load_source(
+        "cdnow", {**_params("ingest")["cdnow"], "path": ROOT / _params("ingest")["cdnow"]["path"]}
+    )
     for origin, valid_cutoffs, cutoffs in CDNOW_ORIGINS:
         params = replace(base, valid_cutoffs=valid_cutoffs)
         start = time.perf_counter()
-        replay = replay_origin(data.customers, data.deals, data.activities,
-                               pd.Timestamp(origin), features.config, params, cutoffs,
-                               btyd=True)
+        replay = replay_origin(
+            data.customers,
+            data.deals,
+            data.activities,
+            pd.Timestamp(origin),
+            features.config,
+            params,
+            cutoffs,
+            btyd=True,
+        )
         seconds = time.perf_counter() - start
         for row in score_methods(replay.predictions).to_dict(orient="records"):
-            emit(benchmark="cdnow", origin=origin, horizon_days=91,
-                 customers=len(replay.predictions), fit_and_score_s=round(seconds, 1),
-                 **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
+            emit(
+                benchmark="cdnow",
+                origin=origin,
+                horizon_days=91,
+                customers=len(replay.predictions),
+                fit_and_score_s=round(seconds, 1),
+                **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()},
+            )
 
 
 def main() -> None:

@@ -44,14 +44,19 @@ def _params(name: str, key: str) -> dict:
 def trained_models(n_customers: int, features: FeatureParams, params: TrainParams) -> dict:
     customers, deals, activities = load_crm(synthetic_on_disk(n_customers))
     cutoffs = training_cutoffs(AS_OF, params.horizon_days, features.cutoff_count)
-    table = build_feature_table(customers, deals, activities, cutoffs, params.horizon_days,
-                                features.config)
+    table = build_feature_table(
+        customers, deals, activities, cutoffs, params.horizon_days, features.config
+    )
     model_input = with_model_outputs(table, deals, params.horizon_days, params.seed, False)
     split = time_split(cutoffs, params.horizon_days, params.valid_cutoffs, params.test_cutoffs)
     opportunity = fit_opportunity_model(opportunity_rows(deals, table, params.horizon_days))
     models = train_models(model_input, split, params, opportunity=opportunity)
-    return {"propensity": models.propensity, "ltv": models.ltv, "segments": models.segments,
-            "opportunity": models.opportunity}
+    return {
+        "propensity": models.propensity,
+        "ltv": models.ltv,
+        "segments": models.segments,
+        "opportunity": models.opportunity,
+    }
 
 
 def explanation_throughput(models: dict, features: pd.DataFrame, rows: int) -> None:
@@ -66,11 +71,15 @@ def explanation_throughput(models: dict, features: pd.DataFrame, rows: int) -> N
     start = time.perf_counter()
     shap_values = shap.TreeExplainer(booster).shap_values(x)
     shap_rate = rows / (time.perf_counter() - start)
-    emit(benchmark="explain", rows=rows, trees=booster.num_trees(),
-         features=len(propensity.features_),
-         lightgbm_pred_contrib_rows_per_s=round(lightgbm_rate),
-         shap_tree_explainer_rows_per_s=round(shap_rate),
-         max_abs_difference=float(np.abs(np.asarray(shap_values) - lightgbm_values[:, :-1]).max()))
+    emit(
+        benchmark="explain",
+        rows=rows,
+        trees=booster.num_trees(),
+        features=len(propensity.features_),
+        lightgbm_pred_contrib_rows_per_s=round(lightgbm_rate),
+        shap_tree_explainer_rows_per_s=round(shap_rate),
+        max_abs_difference=float(np.abs(np.asarray(shap_values) - lightgbm_values[:, :-1]).max()),
+    )
 
 
 def main() -> None:
@@ -83,17 +92,27 @@ def main() -> None:
     params = TrainParams.from_dict(train, features.horizon_days)
     models = trained_models(args.train_customers, features, params)
     scoring = _params("score", "scoring")
-    run_params = ScoringParams(AS_OF, features.horizon_days, TierPolicy.from_dict(scoring),
-                               train["scorecard"])
+    run_params = ScoringParams(
+        AS_OF, features.horizon_days, TierPolicy.from_dict(scoring), train["scorecard"]
+    )
     customers, deals, activities = load_crm(synthetic_on_disk(args.customers))
     phases = {}
     start = time.perf_counter()
-    table = scoring_features(customers, deals, activities, AS_OF, features.config,
-                             features.horizon_days, models["opportunity"], False)
+    table = scoring_features(
+        customers,
+        deals,
+        activities,
+        AS_OF,
+        features.config,
+        features.horizon_days,
+        models["opportunity"],
+        False,
+    )
     phases["features_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    scores, reasons, _ = score_customers(table, models, run_params,
-                                         reason_registry(features.config), pd.DataFrame())
+    scores, reasons, _ = score_customers(
+        table, models, run_params, reason_registry(features.config), pd.DataFrame()
+    )
     phases["predict_tier_explain_s"] = time.perf_counter() - start
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=ROOT / "data" / "07_model_output") as folder:
@@ -101,11 +120,18 @@ def main() -> None:
         rebuild_duckdb(Path(folder) / "scores", Path(folder) / "tier_ml.duckdb")
     phases["write_s"] = time.perf_counter() - start
     total = sum(phases.values())
-    emit(benchmark="score", method="end_to_end", customers=len(scores),
-         reason_rows=len(reasons), trees=models["propensity"].booster_.booster_.num_trees(),
-         **{k: round(v, 1) for k, v in phases.items()}, total_s=round(total, 1),
-         customers_per_s=round(len(scores) / total), peak_rss_mb=round(peak_rss_mb()),
-         target_total_s=300)
+    emit(
+        benchmark="score",
+        method="end_to_end",
+        customers=len(scores),
+        reason_rows=len(reasons),
+        trees=models["propensity"].booster_.booster_.num_trees(),
+        **{k: round(v, 1) for k, v in phases.items()},
+        total_s=round(total, 1),
+        customers_per_s=round(len(scores) / total),
+        peak_rss_mb=round(peak_rss_mb()),
+        target_total_s=300,
+    )
     explanation_throughput(models, table, rows=20_000)
 
 

@@ -27,30 +27,45 @@ def _write(frame: pd.DataFrame, name: str) -> None:
 def main() -> None:
     customers, deals, activities = generate_crm(SyntheticSpec(n_customers=150, n_owners=6))
     OUT.mkdir(exist_ok=True)
-    _write(pd.DataFrame({
-        "Account ID": customers["customer_id"],
-        "Created Date": _dates(customers["created_at"]),
-        "Industry": customers["industry"],
-        "Region": customers["region"],
-        "Employees": customers["employees"],
-        "Annual Revenue": customers["annual_revenue"],
-        "Account Owner": customers["owner"].replace(OWNERS),
-    }), "accounts.csv")
-    _write(pd.DataFrame({
-        "Opportunity ID": deals["deal_id"],
-        "Account ID": deals["customer_id"],
-        "Created Date": _dates(deals["created_at"]),
-        "Close Date": _dates(deals["closed_at"]),
-        "Stage": deals["status"].map(STAGES),
-        "Amount": deals["amount"],
-        "Product": deals["product"],
-        "Opportunity Owner": deals["owner"].replace(OWNERS),
-    }), "opportunities.csv")
-    _write(pd.DataFrame({
-        "Account ID": activities["customer_id"],
-        "Date": _dates(activities["occurred_at"]),
-        "Activity Type": activities["type"].str.replace("_", " ").str.title(),
-    }), "activities.csv")
+    _write(
+        pd.DataFrame(
+            {
+                "Account ID": customers["customer_id"],
+                "Created Date": _dates(customers["created_at"]),
+                "Industry": customers["industry"],
+                "Region": customers["region"],
+                "Employees": customers["employees"],
+                "Annual Revenue": customers["annual_revenue"],
+                "Account Owner": customers["owner"].replace(OWNERS),
+            }
+        ),
+        "accounts.csv",
+    )
+    _write(
+        pd.DataFrame(
+            {
+                "Opportunity ID": deals["deal_id"],
+                "Account ID": deals["customer_id"],
+                "Created Date": _dates(deals["created_at"]),
+                "Close Date": _dates(deals["closed_at"]),
+                "Stage": deals["status"].map(STAGES),
+                "Amount": deals["amount"],
+                "Product": deals["product"],
+                "Opportunity Owner": deals["owner"].replace(OWNERS),
+            }
+        ),
+        "opportunities.csv",
+    )
+    _write(
+        pd.DataFrame(
+            {
+                "Account ID": activities["customer_id"],
+                "Date": _dates(activities["occurred_at"]),
+                "Activity Type": activities["type"].str.replace("_", " ").str.title(),
+            }
+        ),
+        "activities.csv",
+    )
 
 
 if __name__ == "__main__":

@@ -21,12 +21,30 @@ def customers(**overrides) -> RawTable:
 
 def deals(rows: list[dict] | None = None) -> RawTable:
     base = [
-        {"deal_id": "d1", "customer_id": "A", "created_at": "2025-01-01",
-         "closed_at": "2025-02-01", "status": "Closed Won", "amount": "100"},
-        {"deal_id": "d2", "customer_id": "B", "created_at": "2025-01-05",
-         "closed_at": "2025-03-01", "status": "Closed Lost", "amount": "50.5"},
-        {"deal_id": "d3", "customer_id": "C", "created_at": "2025-02-01",
-         "closed_at": None, "status": "Open", "amount": "70"},
+        {
+            "deal_id": "d1",
+            "customer_id": "A",
+            "created_at": "2025-01-01",
+            "closed_at": "2025-02-01",
+            "status": "Closed Won",
+            "amount": "100",
+        },
+        {
+            "deal_id": "d2",
+            "customer_id": "B",
+            "created_at": "2025-01-05",
+            "closed_at": "2025-03-01",
+            "status": "Closed Lost",
+            "amount": "50.5",
+        },
+        {
+            "deal_id": "d3",
+            "customer_id": "C",
+            "created_at": "2025-02-01",
+            "closed_at": None,
+            "status": "Open",
+            "amount": "70",
+        },
     ]
     return RawTable("deals", "deals.csv", pd.DataFrame(base + (rows or []), dtype="str"))
 
@@ -61,7 +79,11 @@ def test_missing_required_column_names_file_and_column():
     with pytest.raises(ContractError) as err:
         run(d=raw)
     v = only_violation(err.value)
-    assert (v.source_file, v.column, v.rule) == ("deals.csv", "amount", "required column is present")
+    assert (v.source_file, v.column, v.rule) == (
+        "deals.csv",
+        "amount",
+        "required column is present",
+    )
     assert "deals.csv" in str(err.value) and "'amount'" in str(err.value)
 
 
@@ -82,8 +104,14 @@ def test_header_only_file_is_empty(tmp_path):
 
 
 def test_unparseable_date_lists_rows():
-    bad = {"deal_id": "d4", "customer_id": "A", "created_at": "31/31/2025",
-           "closed_at": None, "status": "Open", "amount": "1"}
+    bad = {
+        "deal_id": "d4",
+        "customer_id": "A",
+        "created_at": "31/31/2025",
+        "closed_at": None,
+        "status": "Open",
+        "amount": "1",
+    }
     with pytest.raises(ContractError) as err:
         run(d=deals([bad]))
     v = only_violation(err.value)
@@ -94,8 +122,14 @@ def test_unparseable_date_lists_rows():
 
 
 def test_non_numeric_amount():
-    bad = {"deal_id": "d4", "customer_id": "A", "created_at": "2025-01-01",
-           "closed_at": None, "status": "Open", "amount": "ten"}
+    bad = {
+        "deal_id": "d4",
+        "customer_id": "A",
+        "created_at": "2025-01-01",
+        "closed_at": None,
+        "status": "Open",
+        "amount": "ten",
+    }
     with pytest.raises(ContractError) as err:
         run(d=deals([bad, {**bad, "deal_id": "d5", "amount": "1e3x"}]))
     v = only_violation(err.value)
@@ -104,8 +138,14 @@ def test_non_numeric_amount():
 
 
 def test_negative_amount():
-    bad = {"deal_id": "d4", "customer_id": "A", "created_at": "2025-01-01",
-           "closed_at": None, "status": "Open", "amount": "-5"}
+    bad = {
+        "deal_id": "d4",
+        "customer_id": "A",
+        "created_at": "2025-01-01",
+        "closed_at": None,
+        "status": "Open",
+        "amount": "-5",
+    }
     with pytest.raises(ContractError) as err:
         run(d=deals([bad]))
     v = only_violation(err.value)
@@ -114,9 +154,17 @@ def test_negative_amount():
 
 
 def test_unknown_status_values_are_listed():
-    rows = [{"deal_id": f"d{i}", "customer_id": "A", "created_at": "2025-01-01",
-             "closed_at": None, "status": s, "amount": "1"}
-            for i, s in [(4, "Pending"), (5, "Maybe"), (6, "Pending")]]
+    rows = [
+        {
+            "deal_id": f"d{i}",
+            "customer_id": "A",
+            "created_at": "2025-01-01",
+            "closed_at": None,
+            "status": s,
+            "amount": "1",
+        }
+        for i, s in [(4, "Pending"), (5, "Maybe"), (6, "Pending")]
+    ]
     with pytest.raises(ContractError) as err:
         run(d=deals(rows))
     v = only_violation(err.value)
@@ -125,25 +173,46 @@ def test_unknown_status_values_are_listed():
 
 
 def test_status_mapping_from_parameters_is_case_insensitive():
-    row = {"deal_id": "d4", "customer_id": "A", "created_at": "2025-01-01",
-           "closed_at": "2025-01-02", "status": " closed won ", "amount": "1"}
+    row = {
+        "deal_id": "d4",
+        "customer_id": "A",
+        "created_at": "2025-01-01",
+        "closed_at": "2025-01-02",
+        "status": " closed won ",
+        "amount": "1",
+    }
     assert run(d=deals([row])).deals["status"].tolist()[-1] == "won"
 
 
 def test_won_deal_without_closed_at():
-    row = {"deal_id": "d4", "customer_id": "A", "created_at": "2025-01-01",
-           "closed_at": None, "status": "Closed Won", "amount": "1"}
+    row = {
+        "deal_id": "d4",
+        "customer_id": "A",
+        "created_at": "2025-01-01",
+        "closed_at": None,
+        "status": "Closed Won",
+        "amount": "1",
+    }
     with pytest.raises(ContractError) as err:
         run(d=deals([row]))
     v = only_violation(err.value)
     assert (v.column, v.rule, v.count) == (
-        "closed_at", "closed_at is set when status is won or lost", 1)
+        "closed_at",
+        "closed_at is set when status is won or lost",
+        1,
+    )
     assert v.examples["deal_id"].tolist() == ["d4"]
 
 
 def test_deal_closed_before_it_was_created():
-    row = {"deal_id": "d4", "customer_id": "A", "created_at": "2025-03-01",
-           "closed_at": "2025-02-01", "status": "Closed Lost", "amount": "1"}
+    row = {
+        "deal_id": "d4",
+        "customer_id": "A",
+        "created_at": "2025-03-01",
+        "closed_at": "2025-02-01",
+        "status": "Closed Lost",
+        "amount": "1",
+    }
     with pytest.raises(ContractError) as err:
         run(d=deals([row]))
     v = only_violation(err.value)
@@ -169,8 +238,14 @@ def test_conflicting_duplicate_deal_is_an_error():
 
 
 def test_orphan_deal_and_activity_are_quarantined_with_reason():
-    deal = {"deal_id": "d4", "customer_id": "ZZ", "created_at": "2025-01-01",
-            "closed_at": None, "status": "Open", "amount": "1"}
+    deal = {
+        "deal_id": "d4",
+        "customer_id": "ZZ",
+        "created_at": "2025-01-01",
+        "closed_at": None,
+        "status": "Open",
+        "amount": "1",
+    }
     no_account = {**deal, "deal_id": "d5", "customer_id": None}
     act = {"customer_id": "ZZ", "occurred_at": "2025-01-01", "type": "call"}
     tables = run(d=deals([deal, no_account]), a=activities([act]))
@@ -194,8 +269,14 @@ def test_dates_after_declared_end_are_an_error():
 
 
 def test_dates_in_the_future_are_an_error_when_no_end_is_declared():
-    row = {"deal_id": "d4", "customer_id": "A", "created_at": "2107-01-01",
-           "closed_at": None, "status": "Open", "amount": "1"}
+    row = {
+        "deal_id": "d4",
+        "customer_id": "A",
+        "created_at": "2107-01-01",
+        "closed_at": None,
+        "status": "Open",
+        "amount": "1",
+    }
     with pytest.raises(ContractError, match="data's end date 2026-01-15"):
         run(d=deals([row]))
 
@@ -206,13 +287,22 @@ def test_declared_end_is_the_data_end():
 
 
 def test_spelling_variants_and_value_fixes_are_unified():
-    frame = pd.DataFrame({"customer_id": list("ABCDE"),
-                          "industry": ["Software", " software ", "Software", "technolgy", None]})
-    options = ParseOptions(status_map=OPTIONS.status_map,
-                           value_fixes={"industry": {"technolgy": "Technology"}})
+    frame = pd.DataFrame(
+        {
+            "customer_id": list("ABCDE"),
+            "industry": ["Software", " software ", "Software", "technolgy", None],
+        }
+    )
+    options = ParseOptions(
+        status_map=OPTIONS.status_map, value_fixes={"industry": {"technolgy": "Technology"}}
+    )
     tables = run(c=RawTable("customers", "accounts.csv", frame), options=options)
-    assert tables.customers["industry"].tolist()[:4] == ["Software", "Software", "Software",
-                                                          "Technology"]
+    assert tables.customers["industry"].tolist()[:4] == [
+        "Software",
+        "Software",
+        "Software",
+        "Technology",
+    ]
     assert pd.isna(tables.customers["industry"].iloc[4])
 
 
@@ -242,7 +332,13 @@ def test_wrong_encoding_names_the_file(tmp_path):
 
 
 def test_decimal_comma_with_thousands_dots():
-    row = {"deal_id": "d4", "customer_id": "A", "created_at": "2025-01-01",
-           "closed_at": None, "status": "Open", "amount": "1.234,5"}
+    row = {
+        "deal_id": "d4",
+        "customer_id": "A",
+        "created_at": "2025-01-01",
+        "closed_at": None,
+        "status": "Open",
+        "amount": "1.234,5",
+    }
     options = ParseOptions(status_map=OPTIONS.status_map, decimal=",")
     assert run(d=deals([row]), options=options).deals["amount"].iloc[-1] == 1234.5

@@ -35,11 +35,23 @@ def test_a_customer_at_the_base_value_gets_the_calibrator_slope():
 
 def test_reasons_are_signed_ranked_and_carry_the_customers_values():
     contributions = pd.DataFrame(
-        {"act_meeting_90d": [0.04], "days_since_last_won": [-0.10], "open_deal_count": [0.12],
-         "win_rate": [0.01], "days_since_last_activity": [-0.02]})
-    values = pd.DataFrame({"act_meeting_90d": [3.0], "days_since_last_won": [412.0],
-                           "open_deal_count": [2.0], "win_rate": [0.5],
-                           "days_since_last_activity": [np.nan]})
+        {
+            "act_meeting_90d": [0.04],
+            "days_since_last_won": [-0.10],
+            "open_deal_count": [0.12],
+            "win_rate": [0.01],
+            "days_since_last_activity": [-0.02],
+        }
+    )
+    values = pd.DataFrame(
+        {
+            "act_meeting_90d": [3.0],
+            "days_since_last_won": [412.0],
+            "open_deal_count": [2.0],
+            "win_rate": [0.5],
+            "days_since_last_activity": [np.nan],
+        }
+    )
     reasons = reason_codes(contributions, values, REGISTRY).iloc[0]
     assert reasons["reason_1"] == "2 open deals (+12.0 pts)"
     assert reasons["reason_2"] == "3 meetings in the last 90 days (+4.0 pts)"
@@ -56,10 +68,12 @@ def test_no_reason_is_invented_when_nothing_raises_the_score():
 
 
 def test_one_hot_columns_are_regrouped_to_their_feature():
-    contributions = pd.DataFrame({"industry=Retail": [0.1], "industry=Software": [0.05],
-                                  "tenure_days": [0.2]})
-    grouped = group_columns(contributions, {"industry=Retail": "industry",
-                                            "industry=Software": "industry"})
+    contributions = pd.DataFrame(
+        {"industry=Retail": [0.1], "industry=Software": [0.05], "tenure_days": [0.2]}
+    )
+    grouped = group_columns(
+        contributions, {"industry=Retail": "industry", "industry=Software": "industry"}
+    )
     assert grouped.columns.tolist() == ["industry", "tenure_days"]
     assert grouped["industry"].iloc[0] == pytest.approx(0.15)
 

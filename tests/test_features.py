@@ -41,9 +41,16 @@ def frame_customers(rows: list[tuple]) -> pd.DataFrame:
 def frame_deals(rows: list[tuple]) -> pd.DataFrame:
     columns = ["deal_id", "customer_id", "created_at", "closed_at", "status", "amount"]
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({"deal_id": "str", "customer_id": "str", "status": "str",
-                         "created_at": "datetime64[us]", "closed_at": "datetime64[us]",
-                         "amount": "float64"})
+    return frame.astype(
+        {
+            "deal_id": "str",
+            "customer_id": "str",
+            "status": "str",
+            "created_at": "datetime64[us]",
+            "closed_at": "datetime64[us]",
+            "amount": "float64",
+        }
+    )
 
 
 def frame_activities(rows: list[tuple]) -> pd.DataFrame:
@@ -124,8 +131,12 @@ def test_tenure_and_firmographics(at_t):
 
 
 def test_labels_count_exactly_the_deals_closed_in_the_horizon():
-    keys = pd.DataFrame({"customer_id": pd.array(["A", "B"], dtype="str"),
-                         "as_of": pd.array([T, T], dtype="datetime64[us]")})
+    keys = pd.DataFrame(
+        {
+            "customer_id": pd.array(["A", "B"], dtype="str"),
+            "as_of": pd.array([T, T], dtype="datetime64[us]"),
+        }
+    )
     labels = build_labels(keys, DEALS, horizon_days=180).set_index("customer_id")
     assert labels.loc["A", "won_revenue"] == 1000 and labels.loc["A", "won_any"]
     # e1 closes on T (inside); f1 closes on T + 180 days (outside)
@@ -139,7 +150,8 @@ def test_feature_columns_all_have_a_registry_entry(at_t):
     assert list(at_t.columns) == ["as_of", *registry]
     a = at_t.loc["A"]
     assert registry["act_meeting_30d"].sentence(a["act_meeting_30d"]) == (
-        "2 meetings in the last 30 days")
+        "2 meetings in the last 30 days"
+    )
     assert registry["days_since_last_won"].sentence(np.nan) == "no won deal yet"
 
 
@@ -153,8 +165,9 @@ def test_training_cutoffs_have_complete_labels():
 
 
 def test_feature_table_stacks_cutoffs_with_labels():
-    table = build_feature_table(CUSTOMERS, DEALS, ACTIVITIES,
-                                [pd.Timestamp("2025-01-01"), T], 180, CONFIG)
+    table = build_feature_table(
+        CUSTOMERS, DEALS, ACTIVITIES, [pd.Timestamp("2025-01-01"), T], 180, CONFIG
+    )
     assert table.groupby("as_of").size().tolist() == [2, 2]
     assert not table.duplicated(list(KEY_COLUMNS)).any()
     assert {"won_any", "won_revenue"} <= set(table.columns)
@@ -176,14 +189,19 @@ deal_rows = st.tuples(
     st.sampled_from(["won", "lost", "open"]),
     st.floats(0, 1e5, allow_nan=False),
 )
-activity_rows = st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(0, 700),
-                          st.sampled_from(["meeting", "call", "web_visit", "other"]))
+activity_rows = st.tuples(
+    st.sampled_from(["A", "B", "C"]),
+    st.integers(0, 700),
+    st.sampled_from(["meeting", "call", "web_visit", "other"]),
+)
 
 
 def _deals_from(rows, prefix: str) -> pd.DataFrame:
     return frame_deals(
-        [(f"{prefix}{i}", c, _day(d), None if s == "open" else _day(d + cyc), s, amt)
-         for i, (c, d, cyc, s, amt) in enumerate(rows)]
+        [
+            (f"{prefix}{i}", c, _day(d), None if s == "open" else _day(d + cyc), s, amt)
+            for i, (c, d, cyc, s, amt) in enumerate(rows)
+        ]
     )
 
 
@@ -207,10 +225,12 @@ def test_appending_records_dated_on_or_after_t_never_changes_features(
 
     # Records dated on or after T: deals created on/after T, activities and customers too.
     later_deals = _deals_from(
-        [(c, cutoff + d % 100, cyc, s, amt) for c, d, cyc, s, amt in future_deals], "f")
+        [(c, cutoff + d % 100, cyc, s, amt) for c, d, cyc, s, amt in future_deals], "f"
+    )
     later_acts = frame_activities([(c, _day(cutoff + d % 100), k) for c, d, k in future_acts])
     later_customers = frame_customers(
-        [(f"N{i}", _day(cutoff + d)) for i, d in enumerate(new_customers)])
+        [(f"N{i}", _day(cutoff + d)) for i, d in enumerate(new_customers)]
+    )
     after = build_features(
         pd.concat([customers, later_customers], ignore_index=True),
         pd.concat([deals, later_deals], ignore_index=True),

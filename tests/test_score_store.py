@@ -14,8 +14,15 @@ from tier_ml.io.scores import ScoreRun, ScoreStoreDataset
 def run(as_of: str, tier: str) -> ScoreRun:
     t = pd.Timestamp(as_of)
     scores = pd.DataFrame({"customer_id": ["a", "b"], "as_of": [t, t], "tier": [tier, "D"]})
-    reasons = pd.DataFrame({"customer_id": ["a"], "as_of": [t], "feature": ["x"],
-                            "value": ["1"], "contribution": [0.1]})
+    reasons = pd.DataFrame(
+        {
+            "customer_id": ["a"],
+            "as_of": [t],
+            "feature": ["x"],
+            "value": ["1"],
+            "contribution": [0.1],
+        }
+    )
     return ScoreRun(t, scores, reasons)
 
 

@@ -33,8 +33,7 @@ def test_synthetic_has_a_realistic_b2b_shape(crm):
     assert deals.loc[deals["status"] == "open", "closed_at"].isna().all()
     cycle = (deals["closed_at"] - deals["created_at"]).dt.days.dropna()
     assert 14 <= cycle.median() <= 90  # weeks to months
-    assert set(activities["type"]) == {"web_visit", "download", "meeting", "call", "email",
-                                       "event"}
+    assert set(activities["type"]) == {"web_visit", "download", "meeting", "call", "email", "event"}
     assert customers["industry"].isna().any() and customers["employees"].isna().any()
     # bigger customers spend more per deal
     size = deals.merge(customers[["customer_id", "employees"]], on="customer_id")
@@ -63,7 +62,8 @@ def test_engagement_rises_before_purchases(crm):
     just_before = lead.between(0, 29).sum()
     # what the same customers would show in any 30 days at their own average pace
     days_seen = activities.groupby("customer_id")["occurred_at"].agg(
-        lambda s: (s.max() - s.min()).days + 1)
+        lambda s: (s.max() - s.min()).days + 1
+    )
     pace = activities.groupby("customer_id").size() / days_seen
     usual = (won["customer_id"].map(pace).fillna(0) * 30).sum()
     assert just_before > 1.5 * usual
@@ -81,15 +81,20 @@ def test_cdnow_purchases_become_won_deals(shared_data):
 
 
 def test_maven_crm_quirks_are_handled(shared_data):
-    params = {**base_parameters("ingest")["ingest"]["maven_crm"],
-              "folder": shared_data / "maven_crm"}
+    params = {
+        **base_parameters("ingest")["ingest"]["maven_crm"],
+        "folder": shared_data / "maven_crm",
+    }
     tables = load_source("maven_crm", params)
     assert len(tables.customers) == 85
     assert len(tables.deals) + len(tables.quarantine) == 8_800
     assert tables.counts == {("deals", "customer_id is missing"): 1_425}
     assert "technolgy" not in set(tables.customers["industry"])
     assert tables.deals["status"].value_counts().to_dict() == {
-        "won": 4_238, "lost": 2_473, "open": 664}
+        "won": 4_238,
+        "lost": 2_473,
+        "open": 664,
+    }
     open_deals = tables.deals[tables.deals["status"] == "open"]
     assert open_deals["amount"].gt(0).all()  # list price of the product
     assert tables.deals["created_at"].notna().all()

@@ -12,9 +12,14 @@ QUIET = Overlays(inactivity_days=None, spend_threshold=None)
 
 def frame(values, **extra) -> pd.DataFrame:
     n = len(values)
-    base = {"expected_value": np.asarray(values, dtype=float), "owner": ["o"] * n,
-            "previous_tier": [None] * n, "days_since_last_won": [1.0] * n,
-            "days_since_last_activity": [1.0] * n, "last_period_revenue": [0.0] * n}
+    base = {
+        "expected_value": np.asarray(values, dtype=float),
+        "owner": ["o"] * n,
+        "previous_tier": [None] * n,
+        "days_since_last_won": [1.0] * n,
+        "days_since_last_activity": [1.0] * n,
+        "last_period_revenue": [0.0] * n,
+    }
     return pd.DataFrame({**base, **extra})
 
 
@@ -27,8 +32,9 @@ def test_quantile_policy_gives_the_configured_shares():
 
 
 def test_threshold_policy_and_chinese_actions():
-    policy = TierPolicy(kind="threshold", thresholds={"A": 100, "B": 50, "C": 10},
-                        overlays=QUIET, language="zh")
+    policy = TierPolicy(
+        kind="threshold", thresholds={"A": 100, "B": 50, "C": 10}, overlays=QUIET, language="zh"
+    )
     tiers = TierAssigner(policy).fit([]).assign(frame([150, 100, 60, 10, 9]))
     assert tiers["tier"].tolist() == ["A", "A", "B", "C", "D"]
     assert tiers["action"].tolist()[0] == "立即跟进" and tiers["action"].tolist()[-1] == "暂缓接触"
@@ -43,18 +49,27 @@ def test_capacity_policy_is_top_n_per_owner():
 
 
 def test_inactivity_downgrade_caps_at_c_and_says_so():
-    policy = TierPolicy(kind="threshold", thresholds={"A": 100, "B": 50, "C": 10},
-                        overlays=Overlays(inactivity_days=90, spend_threshold=None))
-    rows = frame([150, 150, 5], days_since_last_won=[400.0, 10.0, 400.0],
-                 days_since_last_activity=[120.0, np.nan, np.nan])
+    policy = TierPolicy(
+        kind="threshold",
+        thresholds={"A": 100, "B": 50, "C": 10},
+        overlays=Overlays(inactivity_days=90, spend_threshold=None),
+    )
+    rows = frame(
+        [150, 150, 5],
+        days_since_last_won=[400.0, 10.0, 400.0],
+        days_since_last_activity=[120.0, np.nan, np.nan],
+    )
     tiers = TierAssigner(policy).fit([]).assign(rows)
     assert tiers["tier"].tolist() == ["C", "A", "D"]
     assert tiers["tier_change_reason"][0].startswith("inactivity downgrade to C")
 
 
 def test_spend_upgrade_lifts_to_b():
-    policy = TierPolicy(kind="threshold", thresholds={"A": 100, "B": 50, "C": 10},
-                        overlays=Overlays(inactivity_days=None, spend_threshold=1000))
+    policy = TierPolicy(
+        kind="threshold",
+        thresholds={"A": 100, "B": 50, "C": 10},
+        overlays=Overlays(inactivity_days=None, spend_threshold=1000),
+    )
     rows = frame([5, 5, 150], last_period_revenue=[5000.0, 10.0, 5000.0])
     tiers = TierAssigner(policy).fit([]).assign(rows)
     assert tiers["tier"].tolist() == ["B", "D", "A"]
@@ -62,8 +77,9 @@ def test_spend_upgrade_lifts_to_b():
 
 
 def test_hysteresis_keeps_the_previous_tier_near_a_boundary():
-    policy = TierPolicy(kind="threshold", thresholds={"A": 100, "B": 50, "C": 10},
-                        hysteresis=0.1, overlays=QUIET)
+    policy = TierPolicy(
+        kind="threshold", thresholds={"A": 100, "B": 50, "C": 10}, hysteresis=0.1, overlays=QUIET
+    )
     rows = frame([95, 80, 105, 40], previous_tier=["A", "A", "B", "C"])
     tiers = TierAssigner(policy).fit([]).assign(rows)
     # 95 is within 10 % of the A cut: stays A; 80 is not: drops to B; 105 rises to A

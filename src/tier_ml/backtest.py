@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tier_ml.evaluation import classification_metrics
 from tier_ml.features.build import build_feature_table, training_cutoffs
 from tier_ml.features.registry import FeatureConfig
+from tier_ml.models.baselines import last_period_revenue
 from tier_ml.models.inputs import with_model_outputs
 from tier_ml.models.opportunity import fit_opportunity_model, opportunity_rows
 from tier_ml.models.segments import SegmentModel
 from tier_ml.models.split import time_split
-from tier_ml.evaluation import classification_metrics
-from tier_ml.models.baselines import last_period_revenue
 from tier_ml.models.training import (
     TrainedModels,
     TrainParams,
@@ -28,6 +28,7 @@ from tier_ml.models.training import (
     predictions_at,
     train_models,
 )
+from tier_ml.scoring import with_owner
 from tier_ml.tiering import TierAssigner, TierPolicy
 
 
@@ -41,16 +42,26 @@ class OriginReplay:
     predictions: pd.DataFrame
 
 
-def replay_origin(customers: pd.DataFrame, deals: pd.DataFrame, activities: pd.DataFrame,
-                  origin: pd.Timestamp, config: FeatureConfig, params: TrainParams,
-                  cutoff_count: int, step_months: int = 1, btyd: bool = False,
-                  previous_segments: SegmentModel | None = None) -> OriginReplay:
+def replay_origin(
+    customers: pd.DataFrame,
+    deals: pd.DataFrame,
+    activities: pd.DataFrame,
+    origin: pd.Timestamp,
+    config: FeatureConfig,
+    params: TrainParams,
+    cutoff_count: int,
+    step_months: int = 1,
+    btyd: bool = False,
+    previous_segments: SegmentModel | None = None,
+) -> OriginReplay:
     """Train on cutoffs whose label windows closed by `origin`, predict at `origin`."""
     origin = pd.Timestamp(origin)
     horizon = params.horizon_days
     cutoffs = training_cutoffs(origin, horizon, cutoff_count, step_months)
     table = build_feature_table(customers, deals, activities, [*cutoffs, origin], horizon, config)
-    model_input = with_model_outputs(table, deals, horizon, params.seed, btyd)
+    model_input = with_owner(
+        with_model_outputs(table, deals, horizon, params.seed, btyd), customers
+    )
     split = time_split([*cutoffs, origin], horizon, params.valid_cutoffs, test_cutoffs=1)
     history = table[table["as_of"] < origin]
     opportunity = fit_opportunity_model(opportunity_rows(deals, history, horizon), params.seed)
@@ -59,39 +70,66 @@ def replay_origin(customers: pd.DataFrame, deals: pd.DataFrame, activities: pd.D
     return OriginReplay(origin, models, model_input, predictions)
 
 
-def tier_rows(origin: pd.Timestamp, method: str, rows: pd.DataFrame, p_win: np.ndarray,
-              value: np.ndarray, policy: TierPolicy, previous: pd.Series | None,
-              horizon_days: int) -> pd.DataFrame:
+def tier_rows(
+    origin: pd.Timestamp,
+    method: str,
+    rows: pd.DataFrame,
+    p_win: np.ndarray,
+    value: np.ndarray,
+    policy: TierPolicy,
+    previous: pd.Series | None,
+    horizon_days: int,
+) -> pd.DataFrame:
     """Tiers of one method at one origin, under the same policy and overlays as scoring."""
-    frame = pd.DataFrame({
-        "expected_value": value,
-        "owner": rows["owner"].to_numpy() if "owner" in rows else None,
-        "previous_tier": (rows["customer_id"].map(previous).to_numpy(object)
-                          if previous is not None else None),
-        "days_since_last_won": rows["days_since_last_won"].to_numpy(),
-        "days_since_last_activity": rows["days_since_last_activity"].to_numpy(),
-        "last_period_revenue": last_period_revenue(rows, horizon_days).to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "expected_value": value,
+            "owner": rows["owner"].to_numpy() if "owner" in rows else None,
+            "previous_tier": (
+                rows["customer_id"].map(previous).to_numpy(object) if previous is not None else None
+            ),
+            "days_since_last_won": rows["days_since_last_won"].to_numpy(),
+            "days_since_last_activity": rows["days_since_last_activity"].to_numpy(),
+            "last_period_revenue": last_period_revenue(rows, horizon_days).to_numpy(),
+        }
+    )
     tiers = TierAssigner(policy).fit(frame["expected_value"]).assign(frame)
-    return pd.DataFrame({
-        "customer_id": rows["customer_id"].to_numpy(), "origin": origin, "method": method,
-        "tier": tiers["tier"].to_numpy(), "p_win": p_win, "expected_value": value,
-        "won_any": rows["won_any"].to_numpy(), "won_revenue": rows["won_revenue"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": rows["customer_id"].to_numpy(),
+            "origin": origin,
+            "method": method,
+            "tier": tiers["tier"].to_numpy(),
+            "p_win": p_win,
+            "expected_value": value,
+            "won_any": rows["won_any"].to_numpy(),
+            "won_revenue": rows["won_revenue"].to_numpy(),
+        }
+    )
 
 
-def origin_tiers(replay: OriginReplay, policy: TierPolicy, previous: dict[str, pd.Series],
-                 horizon_days: int) -> pd.DataFrame:
+def origin_tiers(
+    replay: OriginReplay, policy: TierPolicy, previous: dict[str, pd.Series], horizon_days: int
+) -> pd.DataFrame:
     """Every method's tiers at the replay's origin; the model's as `score` gives them."""
     at_origin = replay.model_input[replay.model_input["as_of"] == replay.origin].reset_index(
-        drop=True)
+        drop=True
+    )
     predictions = replay.predictions.reset_index(drop=True)
     frames = []
     for method in methods_in(predictions):
-        frames.append(tier_rows(replay.origin, method, at_origin,
-                                predictions[f"p_{method}"].to_numpy(),
-                                predictions[f"value_{method}"].to_numpy(), policy,
-                                previous.get(method), horizon_days))
+        frames.append(
+            tier_rows(
+                replay.origin,
+                method,
+                at_origin,
+                predictions[f"p_{method}"].to_numpy(),
+                predictions[f"value_{method}"].to_numpy(),
+                policy,
+                previous.get(method),
+                horizon_days,
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -103,24 +141,49 @@ class BacktestResult:
     cutoffs_used: pd.DataFrame
 
 
-def run_backtest(customers: pd.DataFrame, deals: pd.DataFrame, activities: pd.DataFrame,
-                 origins: list[pd.Timestamp], config: FeatureConfig, params: TrainParams,
-                 policy: TierPolicy, cutoff_count: int, step_months: int = 1,
-                 btyd: bool = False) -> BacktestResult:
+def run_backtest(
+    customers: pd.DataFrame,
+    deals: pd.DataFrame,
+    activities: pd.DataFrame,
+    origins: list[pd.Timestamp],
+    config: FeatureConfig,
+    params: TrainParams,
+    policy: TierPolicy,
+    cutoff_count: int,
+    step_months: int = 1,
+    btyd: bool = False,
+) -> BacktestResult:
     """Replay each origin in order; segments and tiers carry over from one to the next."""
     frames, used = [], []
     segments, previous = None, {}
     for origin in sorted(pd.Timestamp(o) for o in origins):
-        replay = replay_origin(customers, deals, activities, origin, config, params,
-                               cutoff_count, step_months, btyd, segments)
+        replay = replay_origin(
+            customers,
+            deals,
+            activities,
+            origin,
+            config,
+            params,
+            cutoff_count,
+            step_months,
+            btyd,
+            segments,
+        )
         segments = replay.models.segments
         tiers = origin_tiers(replay, policy, previous, params.horizon_days)
         previous = {m: g.set_index("customer_id")["tier"] for m, g in tiers.groupby("method")}
         frames.append(tiers)
         split = replay.models.split
-        used += [{"origin": origin, "slice": name, "cutoff": t,
-                  "label_window_end": t + pd.Timedelta(days=params.horizon_days)}
-                 for name in ("train", "valid") for t in getattr(split, name)]
+        used += [
+            {
+                "origin": origin,
+                "slice": name,
+                "cutoff": t,
+                "label_window_end": t + pd.Timedelta(days=params.horizon_days),
+            }
+            for name in ("train", "valid")
+            for t in getattr(split, name)
+        ]
     return BacktestResult(pd.concat(frames, ignore_index=True), pd.DataFrame(used))
 
 
@@ -129,33 +192,56 @@ def gate_metrics(tiers: pd.DataFrame) -> dict[str, float]:
     won = tiers["won_any"].to_numpy()
     revenue = tiers["won_revenue"].to_numpy()
     top = tiers["tier"].eq("A").to_numpy()
-    return {"auc": classification_metrics(won, tiers["p_win"].to_numpy())["auc"],
-            "top_tier_revenue_capture": float(revenue[top].sum() / revenue.sum())
-            if revenue.sum() > 0 else float("nan")}
+    return {
+        "auc": classification_metrics(won, tiers["p_win"].to_numpy())["auc"],
+        "top_tier_revenue_capture": float(revenue[top].sum() / revenue.sum())
+        if revenue.sum() > 0
+        else float("nan"),
+    }
 
 
-def promotion_decision(candidate: dict[str, float], champion: dict[str, float],
-                       primary: list[str], tolerance: float) -> dict[str, object]:
+def promotion_decision(
+    candidate: dict[str, float], champion: dict[str, float], primary: list[str], tolerance: float
+) -> dict[str, object]:
     """Promote unless the candidate is worse than the champion by more than `tolerance`
     on any primary metric."""
     worse = [m for m in primary if candidate[m] < champion[m] - tolerance]
     return {
         "promote": not worse,
-        "reason": ("candidate within tolerance on " + ", ".join(primary)) if not worse else
-        ("candidate worse on " + ", ".join(
-            f"{m} ({candidate[m]:.4f} vs {champion[m]:.4f})" for m in worse)),
-        "candidate": candidate, "champion": champion, "tolerance": tolerance,
+        "reason": ("candidate within tolerance on " + ", ".join(primary))
+        if not worse
+        else (
+            "candidate worse on "
+            + ", ".join(f"{m} ({candidate[m]:.4f} vs {champion[m]:.4f})" for m in worse)
+        ),
+        "candidate": candidate,
+        "champion": champion,
+        "tolerance": tolerance,
     }
 
 
-def models_tiers(models: dict[str, Any], model_input: pd.DataFrame,
-                 cutoffs: list[pd.Timestamp], policy: TierPolicy,
-                 horizon_days: int) -> pd.DataFrame:
+def models_tiers(
+    models: dict[str, Any],
+    model_input: pd.DataFrame,
+    cutoffs: list[pd.Timestamp],
+    policy: TierPolicy,
+    horizon_days: int,
+) -> pd.DataFrame:
     """A fitted model set's tiers at held-out cutoffs (for the promotion gate)."""
     frames = []
     for t in cutoffs:
         rows = model_input[model_input["as_of"] == t].reset_index(drop=True)
         x = rows[models["propensity"].features_]
-        frames.append(tier_rows(t, "model", rows, models["propensity"].predict(x),
-                                models["ltv"].predict(x), policy, None, horizon_days))
+        frames.append(
+            tier_rows(
+                t,
+                "model",
+                rows,
+                models["propensity"].predict(x),
+                models["ltv"].predict(x),
+                policy,
+                None,
+                horizon_days,
+            )
+        )
     return pd.concat(frames, ignore_index=True)

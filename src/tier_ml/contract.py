@@ -116,7 +116,11 @@ def check_shape(table: RawTable) -> None:
         raise ContractError(
             [
                 Violation(
-                    table.name, table.source_file, "*", "file has at least one data row", 0,
+                    table.name,
+                    table.source_file,
+                    "*",
+                    "file has at least one data row",
+                    0,
                     table.frame,
                 )
             ]
@@ -126,7 +130,11 @@ def check_shape(table: RawTable) -> None:
         raise ContractError(
             [
                 Violation(
-                    table.name, table.source_file, c, "required column is present", 0,
+                    table.name,
+                    table.source_file,
+                    c,
+                    "required column is present",
+                    0,
                     table.frame.head(0),
                 )
                 for c in missing
@@ -138,7 +146,9 @@ def _blank(values: pd.Series) -> pd.Series:
     return values.isna() | values.astype("str").str.strip().eq("")
 
 
-def parse_dates(table: RawTable, options: ParseOptions) -> tuple[dict[str, pd.Series], list[Violation]]:
+def parse_dates(
+    table: RawTable, options: ParseOptions
+) -> tuple[dict[str, pd.Series], list[Violation]]:
     """Parse every date column; a value that is present but unparseable is a violation."""
     parsed: dict[str, pd.Series] = {}
     violations = []
@@ -295,8 +305,12 @@ def check_schema(table: RawTable, parsed: pd.DataFrame) -> None:
             mask = table.frame.index.isin(rows)
             violations.append(
                 Violation(
-                    table.name, table.source_file, str(column), str(check),
-                    int(mask.sum()) or len(group), table.frame.loc[mask].head(EXAMPLE_ROWS),
+                    table.name,
+                    table.source_file,
+                    str(column),
+                    str(check),
+                    int(mask.sum()) or len(group),
+                    table.frame.loc[mask].head(EXAMPLE_ROWS),
                 )
             )
         raise ContractError(violations) from None
@@ -332,14 +346,17 @@ def unify_spelling(values: pd.Series) -> pd.Series:
     key = values.str.casefold().str.replace(r"[\s\-_]+", "", regex=True)
     counts = values.value_counts()
     spellings = pd.DataFrame(
-        {"key": counts.index.str.casefold().str.replace(r"[\s\-_]+", "", regex=True),
-         "spelling": counts.index}
+        {
+            "key": counts.index.str.casefold().str.replace(r"[\s\-_]+", "", regex=True),
+            "spelling": counts.index,
+        }
     ).drop_duplicates("key")
     return key.map(spellings.set_index("key")["spelling"]).where(values.notna())
 
 
-def clean_categories(parsed: pd.DataFrame, options: ParseOptions,
-                     text_columns: list[str]) -> pd.DataFrame:
+def clean_categories(
+    parsed: pd.DataFrame, options: ParseOptions, text_columns: list[str]
+) -> pd.DataFrame:
     """Declared value fixes first (typos such as 'technolgy'), then spelling variants."""
     out = parsed.copy()
     for column in text_columns:
@@ -371,8 +388,11 @@ def parse_table(table: RawTable, options: ParseOptions, end: pd.Timestamp) -> pd
         violations += number_violations
     violations += check_not_after(table, parsed, end)
     _raise_if(violations)
-    text = [c for c in parsed.columns
-            if c not in KEY_COLUMNS and c not in numeric and parsed[c].dtype == "str"]
+    text = [
+        c
+        for c in parsed.columns
+        if c not in KEY_COLUMNS and c not in numeric and parsed[c].dtype == "str"
+    ]
     return clean_categories(parsed, options, text)
 
 
@@ -454,7 +474,9 @@ def enforce_contract(
         deals=deals_clean.reset_index(drop=True),
         activities=activities_clean.reset_index(drop=True),
         quarantine=quarantine,
-        data_end=end if options.data_end_date else _latest_event(deals_clean, activities_clean, end),
+        data_end=end
+        if options.data_end_date
+        else _latest_event(deals_clean, activities_clean, end),
         counts=quarantine.groupby(["table", "reason"]).size().to_dict() if len(quarantine) else {},
     )
 

@@ -19,8 +19,9 @@ def reliability_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFr
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
     frame = pd.DataFrame({"bin": which, "p": p, "y": y.astype(float)})
-    table = frame.groupby("bin").agg(mean_predicted=("p", "mean"), observed=("y", "mean"),
-                                     count=("y", "size"))
+    table = frame.groupby("bin").agg(
+        mean_predicted=("p", "mean"), observed=("y", "mean"), count=("y", "size")
+    )
     return table.reindex(range(bins)).assign(
         lower=edges[:-1], upper=edges[1:], count=lambda t: t["count"].fillna(0).astype(int)
     )
@@ -49,6 +50,7 @@ def classification_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 def normalized_gini(actual: np.ndarray, predicted: np.ndarray) -> float:
     """Gini of the ranking by `predicted`, relative to the perfect ranking (1 is perfect)."""
+
     def gini(a: np.ndarray, order_by: np.ndarray) -> float:
         order = np.lexsort((np.arange(len(a)), -order_by))
         cumulative = np.cumsum(a[order]) / a.sum()
@@ -86,27 +88,38 @@ def tier_table(tiers: pd.DataFrame) -> pd.DataFrame:
     """Tier accuracy: per origin, method and tier, realised win rate and revenue against
     what was predicted. `tiers` has origin, method, tier, p_win, won_any, won_revenue."""
     grouped = tiers.groupby(["origin", "method", "tier"], observed=True)
-    table = grouped.agg(customers=("won_any", "size"), realised_win_rate=("won_any", "mean"),
-                        realised_revenue=("won_revenue", "sum"),
-                        mean_predicted_p_win=("p_win", "mean")).reset_index()
+    table = grouped.agg(
+        customers=("won_any", "size"),
+        realised_win_rate=("won_any", "mean"),
+        realised_revenue=("won_revenue", "sum"),
+        mean_predicted_p_win=("p_win", "mean"),
+    ).reset_index()
     totals = tiers.groupby(["origin", "method"]).agg(
-        overall_win_rate=("won_any", "mean"), total_revenue=("won_revenue", "sum"))
+        overall_win_rate=("won_any", "mean"), total_revenue=("won_revenue", "sum")
+    )
     table = table.join(totals, on=["origin", "method"])
     table["revenue_share"] = table["realised_revenue"] / table["total_revenue"].where(
-        table["total_revenue"] > 0)
+        table["total_revenue"] > 0
+    )
     table["lift"] = table["realised_win_rate"] / table["overall_win_rate"].where(
-        table["overall_win_rate"] > 0)
+        table["overall_win_rate"] > 0
+    )
     return table.drop(columns=["overall_win_rate", "total_revenue"])
 
 
 def monotone_tiers(table: pd.DataFrame) -> pd.DataFrame:
     """Per origin and method: do realised win rates fall from A to B to C to D?"""
+
     def falls(group: pd.DataFrame) -> bool:
         rates = group.sort_values("tier")["realised_win_rate"].to_numpy()
         return bool(np.all(np.diff(rates) <= 0))
 
-    return (table.groupby(["origin", "method"]).apply(falls, include_groups=False)
-            .rename("monotone").reset_index())
+    return (
+        table.groupby(["origin", "method"])
+        .apply(falls, include_groups=False)
+        .rename("monotone")
+        .reset_index()
+    )
 
 
 def migration_matrix(tiers: pd.DataFrame) -> pd.DataFrame:
@@ -114,10 +127,20 @@ def migration_matrix(tiers: pd.DataFrame) -> pd.DataFrame:
     (`tiers`: customer_id, origin, tier of one method)."""
     ordered = tiers.sort_values(["customer_id", "origin"])
     nxt = ordered.groupby("customer_id").shift(-1)
-    moves = pd.DataFrame({"origin_from": ordered["origin"], "origin_to": nxt["origin"],
-                          "from_tier": ordered["tier"], "to_tier": nxt["tier"]}).dropna()
-    return (moves.groupby(["origin_from", "origin_to", "from_tier", "to_tier"]).size()
-            .rename("customers").reset_index())
+    moves = pd.DataFrame(
+        {
+            "origin_from": ordered["origin"],
+            "origin_to": nxt["origin"],
+            "from_tier": ordered["tier"],
+            "to_tier": nxt["tier"],
+        }
+    ).dropna()
+    return (
+        moves.groupby(["origin_from", "origin_to", "from_tier", "to_tier"])
+        .size()
+        .rename("customers")
+        .reset_index()
+    )
 
 
 def dwell_times(tiers: pd.DataFrame) -> pd.DataFrame:
@@ -125,12 +148,21 @@ def dwell_times(tiers: pd.DataFrame) -> pd.DataFrame:
     of stays that end by moving up (e.g. B becoming A)."""
     ordered = tiers.sort_values(["customer_id", "origin"]).reset_index(drop=True)
     new_stay = (ordered["tier"] != ordered.groupby("customer_id")["tier"].shift()) | (
-        ordered["customer_id"] != ordered["customer_id"].shift())
+        ordered["customer_id"] != ordered["customer_id"].shift()
+    )
     ordered["stay"] = new_stay.cumsum()
-    stays = ordered.groupby("stay").agg(customer_id=("customer_id", "first"),
-                                        tier=("tier", "first"), length=("tier", "size"))
+    stays = ordered.groupby("stay").agg(
+        customer_id=("customer_id", "first"), tier=("tier", "first"), length=("tier", "size")
+    )
     stays["next_tier"] = stays.groupby("customer_id")["tier"].shift(-1)
     stays["moved_up"] = stays["next_tier"].notna() & (stays["next_tier"] < stays["tier"])
-    return stays.groupby("tier").agg(stays=("length", "size"), mean_origins=("length", "mean"),
-                                     median_origins=("length", "median"),
-                                     share_moving_up=("moved_up", "mean")).reset_index()
+    return (
+        stays.groupby("tier")
+        .agg(
+            stays=("length", "size"),
+            mean_origins=("length", "mean"),
+            median_origins=("length", "median"),
+            share_moving_up=("moved_up", "mean"),
+        )
+        .reset_index()
+    )

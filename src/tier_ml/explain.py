@@ -21,8 +21,9 @@ import pandas as pd
 from tier_ml.features.registry import FeatureSpec
 
 
-def probability_scale(contributions: np.ndarray,
-                      calibrate: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+def probability_scale(
+    contributions: np.ndarray, calibrate: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
     """Raw-scale contributions (features, then base) to the probability scale, base last."""
     base_raw = contributions[:, -1]
     raw = contributions.sum(axis=1)
@@ -51,9 +52,14 @@ def _sentence(spec: FeatureSpec | None, feature: str, value: object, points: flo
     return f"{text} ({points:+.1f} pts)"
 
 
-def _ranked_sentences(matrix: np.ndarray, picks: np.ndarray, keep: np.ndarray,
-                      values: pd.DataFrame, names: np.ndarray,
-                      registry: Mapping[str, FeatureSpec]) -> np.ndarray:
+def _ranked_sentences(
+    matrix: np.ndarray,
+    picks: np.ndarray,
+    keep: np.ndarray,
+    values: pd.DataFrame,
+    names: np.ndarray,
+    registry: Mapping[str, FeatureSpec],
+) -> np.ndarray:
     """The sentence for each row's picked feature, rendered one feature at a time."""
     rows = np.arange(len(matrix))
     points = 100 * matrix[rows, picks]
@@ -62,14 +68,19 @@ def _ranked_sentences(matrix: np.ndarray, picks: np.ndarray, keep: np.ndarray,
         chosen = keep & (picks == j)
         column = values[names[j]].to_numpy(dtype=object)[chosen]
         spec = registry.get(names[j])
-        out[chosen] = [_sentence(spec, names[j], v, p)
-                       for v, p in zip(column, points[chosen], strict=True)]
+        out[chosen] = [
+            _sentence(spec, names[j], v, p) for v, p in zip(column, points[chosen], strict=True)
+        ]
     return out
 
 
-def reason_codes(contributions: pd.DataFrame, values: pd.DataFrame,
-                 registry: Mapping[str, FeatureSpec], n_reasons: int = 3,
-                 n_risks: int = 2) -> pd.DataFrame:
+def reason_codes(
+    contributions: pd.DataFrame,
+    values: pd.DataFrame,
+    registry: Mapping[str, FeatureSpec],
+    n_reasons: int = 3,
+    n_risks: int = 2,
+) -> pd.DataFrame:
     """reason_1..n (what raises the win probability most) and risk_1..m (what lowers it),
     each a sentence with the customer's own value and its effect in percentage points."""
     matrix = contributions.to_numpy(float)
@@ -89,8 +100,9 @@ def reason_codes(contributions: pd.DataFrame, values: pd.DataFrame,
     return pd.DataFrame(out, index=contributions.index)
 
 
-def top_contributions(contributions: pd.DataFrame, values: pd.DataFrame,
-                      customer_ids: pd.Series, top: int = 8) -> pd.DataFrame:
+def top_contributions(
+    contributions: pd.DataFrame, values: pd.DataFrame, customer_ids: pd.Series, top: int = 8
+) -> pd.DataFrame:
     """Long format for drill-down: customer_id, feature, value, contribution (the `top`
     largest by size per customer)."""
     matrix = contributions.to_numpy(float)
@@ -102,9 +114,11 @@ def top_contributions(contributions: pd.DataFrame, values: pd.DataFrame,
     for j in np.unique(cols):
         at = cols == j
         shown[at] = values[names[j]].to_numpy(dtype=object)[rows[at]]
-    return pd.DataFrame({
-        "customer_id": customer_ids.to_numpy()[rows],
-        "feature": pd.array(names[cols], dtype="str"),
-        "value": pd.Series(shown).astype("str").to_numpy(),
-        "contribution": matrix[rows, cols],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": customer_ids.to_numpy()[rows],
+            "feature": pd.array(names[cols], dtype="str"),
+            "value": pd.Series(shown).astype("str").to_numpy(),
+            "contribution": matrix[rows, cols],
+        }
+    )

@@ -26,10 +26,27 @@ from tier_ml.models.btyd import add_btyd_features
 from tier_ml.models.opportunity import PIPELINE_FEATURE, opportunity_rows, pipeline_value
 from tier_ml.tiering import TierAssigner, TierPolicy
 
-SCORE_COLUMNS = ["customer_id", "as_of", "p_win", "expected_revenue", "expected_value", "tier",
-                 "action", "segment", "reason_1", "reason_2", "reason_3", "risk_1", "risk_2",
-                 "previous_tier", "tier_change", "tier_change_reason", "cold_start", "owner",
-                 "source"]
+SCORE_COLUMNS = [
+    "customer_id",
+    "as_of",
+    "p_win",
+    "expected_revenue",
+    "expected_value",
+    "tier",
+    "action",
+    "segment",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "risk_1",
+    "risk_2",
+    "previous_tier",
+    "tier_change",
+    "tier_change_reason",
+    "cold_start",
+    "owner",
+    "source",
+]
 
 
 @dataclass(frozen=True)
@@ -46,17 +63,32 @@ class ScoringParams:
     btyd: bool = False
 
 
-def scoring_features(customers: pd.DataFrame, deals: pd.DataFrame, activities: pd.DataFrame,
-                     as_of: pd.Timestamp, config: FeatureConfig, horizon_days: int,
-                     opportunity: Any | None, btyd: bool) -> pd.DataFrame:
+def scoring_features(
+    customers: pd.DataFrame,
+    deals: pd.DataFrame,
+    activities: pd.DataFrame,
+    as_of: pd.Timestamp,
+    config: FeatureConfig,
+    horizon_days: int,
+    opportunity: Any | None,
+    btyd: bool,
+) -> pd.DataFrame:
     """Point-in-time features at `as_of`, with the champion's open-deal scoring."""
-    features = build_features(customers, deals, activities, as_of, config)
+    features = with_owner(build_features(customers, deals, activities, as_of, config), customers)
     rows = opportunity_rows(deals, features, horizon_days)
     value = pipeline_value(rows, opportunity)
     features = features.merge(value, on=["customer_id", "as_of"], how="left")
     has_open = features["open_deal_count"].gt(0)
     features[PIPELINE_FEATURE] = features[PIPELINE_FEATURE].where(has_open, 0.0)
     return add_btyd_features(features, deals, horizon_days) if btyd else features
+
+
+def with_owner(features: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """The account owner rides along (for capacity tiers and the report); not a feature."""
+    if "owner" not in customers.columns or "owner" in features.columns:
+        return features
+    owners = customers.drop_duplicates("customer_id").set_index("customer_id")["owner"]
+    return features.assign(owner=features["customer_id"].map(owners))
 
 
 def latest_before(history: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
@@ -70,23 +102,26 @@ def latest_before(history: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     return last.set_index("customer_id")["tier"]
 
 
-def _model_reasons(models: Mapping[str, Any], features: pd.DataFrame, params: ScoringParams,
-                   registry: Mapping[str, FeatureSpec]) -> tuple[np.ndarray, pd.DataFrame,
-                                                                 pd.DataFrame]:
+def _model_reasons(
+    models: Mapping[str, Any],
+    features: pd.DataFrame,
+    params: ScoringParams,
+    registry: Mapping[str, FeatureSpec],
+) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
     propensity = models["propensity"]
     x = features[propensity.features_]
     raw = propensity.contributions(x)
     scaled = probability_scale(raw, propensity.calibrate)
-    contributions = pd.DataFrame(scaled[:, :-1], columns=propensity.features_,
-                                 index=features.index)
+    contributions = pd.DataFrame(scaled[:, :-1], columns=propensity.features_, index=features.index)
     p_win = scaled.sum(axis=1)
     reasons = reason_codes(contributions, x, registry, params.n_reasons, params.n_risks)
     long = top_contributions(contributions, x, features["customer_id"], params.top_contributions)
     return p_win, reasons, long
 
 
-def _rules_reasons(features: pd.DataFrame, params: ScoringParams,
-                   registry: Mapping[str, FeatureSpec]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _rules_reasons(
+    features: pd.DataFrame, params: ScoringParams, registry: Mapping[str, FeatureSpec]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rules only: each scorecard dimension's weighted score, above or below its average,
     said through its most telling feature."""
     dims = parse_scorecard(params.scorecard)
@@ -101,9 +136,13 @@ def _rules_reasons(features: pd.DataFrame, params: ScoringParams,
     return reasons, long
 
 
-def score_customers(features: pd.DataFrame, models: Mapping[str, Any], params: ScoringParams,
-                    registry: Mapping[str, FeatureSpec], history: pd.DataFrame
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, TierAssigner]:
+def score_customers(
+    features: pd.DataFrame,
+    models: Mapping[str, Any],
+    params: ScoringParams,
+    registry: Mapping[str, FeatureSpec],
+    history: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, TierAssigner]:
     """One row per customer with tier, action, segment, reasons and tier change; the top
     contributions in long format; and the fitted tier assigner."""
     features = features.reset_index(drop=True)
@@ -118,46 +157,70 @@ def score_customers(features: pd.DataFrame, models: Mapping[str, Any], params: S
         expected_value = models["ltv"].predict(features[models["ltv"].features_])
         expected_revenue = expected_value / np.clip(p_win, 1e-6, None)
     previous = features["customer_id"].map(latest_before(history, params.as_of))
-    frame = pd.DataFrame({
-        "expected_value": expected_value,
-        "owner": features["owner"] if "owner" in features else None,
-        "previous_tier": previous.astype("object"),
-        "days_since_last_won": features["days_since_last_won"],
-        "days_since_last_activity": features["days_since_last_activity"],
-        "last_period_revenue": last_period_revenue(features, params.horizon_days),
-    })
+    frame = pd.DataFrame(
+        {
+            "expected_value": expected_value,
+            "owner": features["owner"] if "owner" in features else None,
+            "previous_tier": previous.astype("object"),
+            "days_since_last_won": features["days_since_last_won"],
+            "days_since_last_activity": features["days_since_last_activity"],
+            "last_period_revenue": last_period_revenue(features, params.horizon_days),
+        }
+    )
     assigner = TierAssigner(params.policy).fit(frame["expected_value"])
     tiers = assigner.assign(frame)
     segments = models.get("segments")
     segment = segments.name(segments.predict(features)) if segments is not None else None
-    scores = pd.DataFrame({
-        "customer_id": features["customer_id"],
-        "as_of": features["as_of"],
-        "p_win": p_win,
-        "expected_revenue": expected_revenue,
-        "expected_value": expected_value,
-        **tiers,
-        "segment": segment,
-        **reasons,
-        "previous_tier": frame["previous_tier"],
-        "cold_start": features["won_count_total"].eq(0) & features["act_total_365d"].eq(0),
-        "owner": frame["owner"],
-        "source": "rules" if rules_only else "model",
-    })
+    scores = pd.DataFrame(
+        {
+            "customer_id": features["customer_id"],
+            "as_of": features["as_of"],
+            "p_win": p_win,
+            "expected_revenue": expected_revenue,
+            "expected_value": expected_value,
+            **tiers,
+            "segment": segment,
+            **reasons,
+            "previous_tier": frame["previous_tier"],
+            "cold_start": features["won_count_total"].eq(0) & features["act_total_365d"].eq(0),
+            "owner": frame["owner"],
+            "source": "rules" if rules_only else "model",
+        }
+    )
     long.insert(1, "as_of", params.as_of)
     return with_stable_types(scores[SCORE_COLUMNS]), long, assigner
 
 
-TEXT_COLUMNS = ["customer_id", "tier", "action", "segment", "reason_1", "reason_2", "reason_3",
-                "risk_1", "risk_2", "previous_tier", "tier_change", "tier_change_reason",
-                "owner", "source"]
+TEXT_COLUMNS = [
+    "customer_id",
+    "tier",
+    "action",
+    "segment",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "risk_1",
+    "risk_2",
+    "previous_tier",
+    "tier_change",
+    "tier_change_reason",
+    "owner",
+    "source",
+]
 
 
 def with_stable_types(scores: pd.DataFrame) -> pd.DataFrame:
     """The same Parquet schema in every run, even where a column is empty this time."""
-    return scores.astype({**{c: "str" for c in TEXT_COLUMNS}, "p_win": "float64",
-                          "expected_revenue": "float64", "expected_value": "float64",
-                          "cold_start": "bool", "as_of": "datetime64[us]"})
+    return scores.astype(
+        {
+            **{c: "str" for c in TEXT_COLUMNS},
+            "p_win": "float64",
+            "expected_revenue": "float64",
+            "expected_value": "float64",
+            "cold_start": "bool",
+            "as_of": "datetime64[us]",
+        }
+    )
 
 
 def run_summary(scores: pd.DataFrame, seconds: float) -> dict[str, Any]:

@@ -18,8 +18,7 @@ from sklearn.base import BaseEstimator
 
 TIERS = ("A", "B", "C", "D")
 ACTIONS = {
-    "en": {"A": "Follow up now", "B": "Quarterly focus", "C": "Long-term nurture",
-           "D": "Hold off"},
+    "en": {"A": "Follow up now", "B": "Quarterly focus", "C": "Long-term nurture", "D": "Hold off"},
     "zh": {"A": "立即跟进", "B": "季度重点", "C": "长期培育", "D": "暂缓接触"},
 }
 RANK = {t: i for i, t in enumerate(TIERS)}
@@ -41,10 +40,12 @@ class TierPolicy:
 
     kind: Literal["quantile", "capacity", "threshold"] = "quantile"
     shares: Mapping[str, float] = field(
-        default_factory=lambda: {"A": 0.10, "B": 0.20, "C": 0.30, "D": 0.40})
+        default_factory=lambda: {"A": 0.10, "B": 0.20, "C": 0.30, "D": 0.40}
+    )
     capacity: Mapping[str, int] = field(default_factory=lambda: {"A": 10, "B": 25, "C": 60})
     thresholds: Mapping[str, float] = field(
-        default_factory=lambda: {"A": 20_000.0, "B": 5_000.0, "C": 1_000.0})
+        default_factory=lambda: {"A": 20_000.0, "B": 5_000.0, "C": 1_000.0}
+    )
     hysteresis: float = 0.10  # relative band around a value cut point
     overlays: Overlays = Overlays()
     language: str = "en"
@@ -79,8 +80,11 @@ def _by_cuts(value: np.ndarray, cuts: Mapping[str, float]) -> np.ndarray:
 
 def _by_capacity(frame: pd.DataFrame, capacity: Mapping[str, int]) -> np.ndarray:
     """Each owner's best accounts: the first N get A, the next M get B, and so on."""
-    rank = frame.groupby(frame["owner"].fillna("(no owner)"))["expected_value"].rank(
-        ascending=False, method="first").to_numpy()
+    rank = (
+        frame.groupby(frame["owner"].fillna("(no owner)"))["expected_value"]
+        .rank(ascending=False, method="first")
+        .to_numpy()
+    )
     tiers = np.full(len(frame), "D", dtype=object)
     upper = 0
     for tier in TIERS[:-1]:
@@ -111,8 +115,9 @@ class TierAssigner(BaseEstimator):
             return _by_capacity(frame, self.policy.capacity)
         return _by_cuts(frame["expected_value"].to_numpy(float), self.cuts_)
 
-    def _near_boundary(self, value: np.ndarray, previous: np.ndarray,
-                       tier: np.ndarray) -> np.ndarray:
+    def _near_boundary(
+        self, value: np.ndarray, previous: np.ndarray, tier: np.ndarray
+    ) -> np.ndarray:
         """Moved by one tier, and within the hysteresis band of the boundary it crossed."""
         band = self.policy.hysteresis
         near = np.zeros(len(value), dtype=bool)
@@ -120,7 +125,9 @@ class TierAssigner(BaseEstimator):
             return near
         for upper, lower in zip(TIERS[:-1], TIERS[1:], strict=False):
             cut = self.cuts_[upper]
-            crossed = ((previous == upper) & (tier == lower)) | ((previous == lower) & (tier == upper))
+            crossed = ((previous == upper) & (tier == lower)) | (
+                (previous == lower) & (tier == upper)
+            )
             near |= crossed & (np.abs(value - cut) <= band * max(abs(cut), 1e-9))
         return near
 
@@ -135,29 +142,39 @@ class TierAssigner(BaseEstimator):
         tier = self.model_tiers(frame)
         notes = np.full(len(frame), "", dtype=object)
         if overlays.inactivity_days is not None:
-            silent = np.fmin(frame["days_since_last_won"].to_numpy(float),
-                             frame["days_since_last_activity"].to_numpy(float))
+            silent = np.fmin(
+                frame["days_since_last_won"].to_numpy(float),
+                frame["days_since_last_activity"].to_numpy(float),
+            )
             silent = np.where(np.isnan(silent), np.inf, silent)
             capped = (silent > overlays.inactivity_days) & (
-                np.vectorize(RANK.get)(tier) < RANK[overlays.inactivity_cap])
+                np.vectorize(RANK.get)(tier) < RANK[overlays.inactivity_cap]
+            )
             tier[capped] = overlays.inactivity_cap
-            notes[capped] = (f"inactivity downgrade to {overlays.inactivity_cap}: no won deal "
-                             f"or activity for over {overlays.inactivity_days} days")
+            notes[capped] = (
+                f"inactivity downgrade to {overlays.inactivity_cap}: no won deal "
+                f"or activity for over {overlays.inactivity_days} days"
+            )
         if overlays.spend_threshold is not None:
             spent = frame["last_period_revenue"].to_numpy(float) > overlays.spend_threshold
             lifted = spent & (np.vectorize(RANK.get)(tier) > RANK[overlays.spend_floor])
             tier[lifted] = overlays.spend_floor
-            note = (f"spend upgrade to {overlays.spend_floor}: won revenue above "
-                    f"{overlays.spend_threshold:,.0f} in the last period")
+            note = (
+                f"spend upgrade to {overlays.spend_floor}: won revenue above "
+                f"{overlays.spend_threshold:,.0f} in the last period"
+            )
             notes[lifted] = [f"{n}; {note}" if n else note for n in notes[lifted]]
         previous = frame.get("previous_tier", pd.Series(None, index=frame.index)).to_numpy(object)
         kept = self._near_boundary(value, previous, tier) & (notes == "")
         tier[kept] = previous[kept]
         reasons = self._reasons(tier, previous, notes, kept)
         return pd.DataFrame(
-            {"tier": tier, "action": [ACTIONS[self.policy.language][t] for t in tier],
-             "tier_change": [_change(p, t) for p, t in zip(previous, tier, strict=True)],
-             "tier_change_reason": reasons},
+            {
+                "tier": tier,
+                "action": [ACTIONS[self.policy.language][t] for t in tier],
+                "tier_change": [_change(p, t) for p, t in zip(previous, tier, strict=True)],
+                "tier_change_reason": reasons,
+            },
             index=frame.index,
         )
 

@@ -43,5 +43,9 @@ def train_params() -> TrainParams:
 
 @pytest.fixture(scope="session")
 def split(model_input, train_params):
-    return time_split(sorted(model_input["as_of"].unique()), HORIZON,
-                      train_params.valid_cutoffs, train_params.test_cutoffs)
+    return time_split(
+        sorted(model_input["as_of"].unique()),
+        HORIZON,
+        train_params.valid_cutoffs,
+        train_params.test_cutoffs,
+    )

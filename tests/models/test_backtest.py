@@ -40,7 +40,11 @@ def test_no_training_label_window_ends_after_its_origin(result):
 def test_every_method_is_tiered_at_every_origin(result):
     combos = result.tiers.groupby(["origin", "method"]).size()
     assert set(combos.index.get_level_values("method")) == {
-        "model", "rfm", "scorecard", "last_period_revenue"}
+        "model",
+        "rfm",
+        "scorecard",
+        "last_period_revenue",
+    }
     assert len(combos) == 2 * 4
 
 
@@ -76,8 +80,11 @@ def test_gate_refuses_a_degraded_candidate(result, crm, train_params, model_inpu
     at = split.test
     champion = gate_metrics(models_tiers(good, model_input, at, policy, HORIZON))
     decision = promotion_decision(
-        gate_metrics(models_tiers(degraded, model_input, at, policy, HORIZON)), champion,
-        ["auc", "top_tier_revenue_capture"], 0.005)
+        gate_metrics(models_tiers(degraded, model_input, at, policy, HORIZON)),
+        champion,
+        ["auc", "top_tier_revenue_capture"],
+        0.005,
+    )
     assert not decision["promote"] and "auc" in decision["reason"]
     same = promotion_decision(champion, champion, ["auc", "top_tier_revenue_capture"], 0.005)
     assert same["promote"]

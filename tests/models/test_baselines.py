@@ -23,29 +23,42 @@ def frame(**columns) -> pd.DataFrame:
 
 
 def test_rfm_score_orders_best_to_worst():
-    rows = frame(days_since_last_won=[5, 50, 200, 400, np.nan],
-                 won_count_365d=[9, 5, 3, 1, 0], won_revenue_365d=[900, 500, 300, 100, 0])
+    rows = frame(
+        days_since_last_won=[5, 50, 200, 400, np.nan],
+        won_count_365d=[9, 5, 3, 1, 0],
+        won_revenue_365d=[900, 500, 300, 100, 0],
+    )
     assert rfm_score(rows).tolist() == [15, 12, 9, 6, 3]
 
 
 def test_scorecard_weights_must_add_up_to_one():
     with pytest.raises(ValueError, match="add up to 0.900"):
-        parse_scorecard({"a": {"weight": 0.5, "features": {"x": 1}},
-                         "b": {"weight": 0.4, "features": {"y": 1}}})
+        parse_scorecard(
+            {"a": {"weight": 0.5, "features": {"x": 1}}, "b": {"weight": 0.4, "features": {"y": 1}}}
+        )
 
 
 def test_scorecard_known_answer():
-    dims = parse_scorecard({"window": {"weight": 0.6, "features": {"recency": -1}},
-                            "budget": {"weight": 0.4, "features": {"spend": 1}}})
+    dims = parse_scorecard(
+        {
+            "window": {"weight": 0.6, "features": {"recency": -1}},
+            "budget": {"weight": 0.4, "features": {"spend": 1}},
+        }
+    )
     rows = frame(recency=[10.0, 20.0], spend=[100.0, 50.0])
     # ranks: recency 0.5, 1.0 -> reversed 0.5, 0.0; spend 1.0, 0.5
-    assert scorecard_score(rows, dims).tolist() == pytest.approx([0.6 * 0.5 + 0.4 * 1.0,
-                                                                  0.6 * 0.0 + 0.4 * 0.5])
+    assert scorecard_score(rows, dims).tolist() == pytest.approx(
+        [0.6 * 0.5 + 0.4 * 1.0, 0.6 * 0.0 + 0.4 * 0.5]
+    )
 
 
 def test_last_period_revenue_uses_the_window_closest_to_the_horizon():
-    rows = frame(won_revenue_90d=[1.0], won_revenue_180d=[2.0], won_revenue_365d=[3.0],
-                 won_revenue_total=[9.0])
+    rows = frame(
+        won_revenue_90d=[1.0],
+        won_revenue_180d=[2.0],
+        won_revenue_365d=[3.0],
+        won_revenue_total=[9.0],
+    )
     assert last_period_revenue(rows, 180).tolist() == [2.0]
     assert last_period_revenue(rows, 91).tolist() == [1.0]
 

@@ -11,8 +11,9 @@ from tier_ml.models.btyd import BGNBD, GammaGamma, rfm_summary
 from tier_ml.sources.adapters import load_source
 
 
-def simulate_bgnbd(n: int, r: float, alpha: float, a: float, b: float,
-                   seed: int = 0) -> pd.DataFrame:
+def simulate_bgnbd(
+    n: int, r: float, alpha: float, a: float, b: float, seed: int = 0
+) -> pd.DataFrame:
     """Customers observed for T weeks after a first purchase, buying at rate lambda and
     dropping out with probability p after each repeat purchase."""
     rng = np.random.default_rng(seed)
@@ -52,8 +53,10 @@ def test_gamma_gamma_recovers_known_parameters():
 
 @pytest.fixture(scope="module")
 def cdnow(shared_data):
-    params = {**base_parameters("ingest")["ingest"]["cdnow"],
-              "path": shared_data / "cdnow" / "CDNOW_master.txt"}
+    params = {
+        **base_parameters("ingest")["ingest"]["cdnow"],
+        "path": shared_data / "cdnow" / "CDNOW_master.txt",
+    }
     return load_source("cdnow", params).deals
 
 
@@ -80,8 +83,12 @@ def test_cdnow_holdout_correlation_matches_the_paper(cdnow):
     summary = rfm_summary(cdnow, CALIBRATION_END)
     predicted = BGNBD.fit(summary).expected_purchases(summary, 39)
     holdout = cdnow[(cdnow["closed_at"] >= CALIBRATION_END) & (cdnow["closed_at"] < HOLDOUT_END)]
-    actual = (holdout.assign(day=holdout["closed_at"].dt.normalize())
-              .drop_duplicates(["customer_id", "day"]).groupby("customer_id").size()
-              .reindex(summary.index, fill_value=0))
+    actual = (
+        holdout.assign(day=holdout["closed_at"].dt.normalize())
+        .drop_duplicates(["customer_id", "day"])
+        .groupby("customer_id")
+        .size()
+        .reindex(summary.index, fill_value=0)
+    )
     assert np.corrcoef(actual, predicted)[0, 1] > 0.6  # paper: 0.626 on the sample
     assert predicted.sum() == pytest.approx(actual.sum(), rel=0.2)

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from tests.models.conftest import HORIZON
+from tier_ml.evaluation import revenue_metrics
 from tier_ml.models.opportunity import (
     PIPELINE_FEATURE,
     open_deals_at,
     opportunity_matrix,
     opportunity_rows,
 )
-from tier_ml.evaluation import revenue_metrics
 from tier_ml.models.segments import SegmentModel, match_ids, name_segments
 from tier_ml.models.split import rows_at
 from tier_ml.models.training import evaluate, train_models
@@ -26,16 +26,16 @@ def trained(model_input, split, train_params):
     return train_models(model_input, split, train_params)
 
 
-def test_both_ltv_models_are_recorded_and_the_better_kept(trained, model_input, split,
-                                                          train_params):
+def test_both_ltv_models_are_recorded_and_the_better_kept(
+    trained, model_input, split, train_params
+):
     assert set(trained.ltv_comparison) == {"tweedie", "hurdle"}
     valid = rows_at(model_input, split.valid)
     kept = revenue_metrics(valid["won_revenue"], trained.ltv.predict(valid[trained.features]))
     other = "hurdle" if trained.ltv_kind == "tweedie" else "tweedie"
     assert kept["normalized_gini"] >= trained.ltv_comparison[other]["normalized_gini"] - 0.05
     for metrics in trained.ltv_comparison.values():
-        assert set(metrics) == {"mae", "rmse", "spearman", "normalized_gini",
-                                "top_decile_capture"}
+        assert set(metrics) == {"mae", "rmse", "spearman", "normalized_gini", "top_decile_capture"}
 
 
 def test_ltv_default_can_be_pinned(model_input, split, train_params):
@@ -46,11 +46,16 @@ def test_ltv_default_can_be_pinned(model_input, split, train_params):
 def test_every_baseline_and_the_model_have_metrics(trained, model_input, train_params):
     table = evaluate(trained, model_input, train_params).set_index("method")
     for method in ("model", "rfm", "scorecard", "last_period_revenue"):
-        assert table.loc[method, ["auc", "brier", "ece", "mae", "spearman",
-                                  "normalized_gini"]].notna().all(), method
+        assert (
+            table.loc[method, ["auc", "brier", "ece", "mae", "spearman", "normalized_gini"]]
+            .notna()
+            .all()
+        ), method
     # on synthetic data with a planted signal the model beats every baseline's ranking
-    assert table.loc["model", "auc"] > table.loc[["rfm", "scorecard",
-                                                   "last_period_revenue"], "auc"].max()
+    assert (
+        table.loc["model", "auc"]
+        > table.loc[["rfm", "scorecard", "last_period_revenue"], "auc"].max()
+    )
 
 
 def test_segments_are_named_and_ids_stay_stable(model_input, split):
@@ -75,14 +80,20 @@ def test_match_ids_follows_the_nearest_previous_centroid():
 
 
 def test_segment_names_come_from_centroid_profiles():
-    centroids = pd.DataFrame({
-        "days_since_last_won": [20.0, 400.0, 1095.0, 30.0],
-        "won_count_365d": [6.0, 1.0, 0.0, 1.0],
-        "won_revenue_365d": [90_000.0, 30_000.0, 0.0, 2_000.0],
-        "act_total_90d": [9.0, 1.0, 3.0, 2.0],
-    })
-    assert name_segments(centroids) == ["Big recent buyers", "Small lapsed spenders",
-                                        "Engaged prospects", "Small recent buyers"]
+    centroids = pd.DataFrame(
+        {
+            "days_since_last_won": [20.0, 400.0, 1095.0, 30.0],
+            "won_count_365d": [6.0, 1.0, 0.0, 1.0],
+            "won_revenue_365d": [90_000.0, 30_000.0, 0.0, 2_000.0],
+            "act_total_90d": [9.0, 1.0, 3.0, 2.0],
+        }
+    )
+    assert name_segments(centroids) == [
+        "Big recent buyers",
+        "Small lapsed spenders",
+        "Engaged prospects",
+        "Small recent buyers",
+    ]
 
 
 def test_open_deals_at_a_cutoff_and_their_labels(crm):
@@ -92,8 +103,9 @@ def test_open_deals_at_a_cutoff_and_their_labels(crm):
     source = deals.set_index("deal_id").loc[rows["deal_id"]]
     assert (source["created_at"] < t).all()
     assert (source["closed_at"].isna() | (source["closed_at"] >= t)).all()
-    expected = (source["status"].eq("won")
-                & (source["closed_at"] < t + pd.Timedelta(days=HORIZON))).to_numpy()
+    expected = (
+        source["status"].eq("won") & (source["closed_at"] < t + pd.Timedelta(days=HORIZON))
+    ).to_numpy()
     np.testing.assert_array_equal(rows["won_in_horizon"].to_numpy(), expected)
 
 

@@ -39,8 +39,9 @@ def slices(model_input, split):
 
 def _fit(slices, **kwargs) -> PropensityModel:
     features, (train, valid, _) = slices
-    return PropensityModel(seed=5, **kwargs).fit(train[features], train["won_any"],
-                                                valid[features], valid["won_any"])
+    return PropensityModel(seed=5, **kwargs).fit(
+        train[features], train["won_any"], valid[features], valid["won_any"]
+    )
 
 
 def test_same_seed_gives_identical_predictions(slices):
@@ -70,8 +71,9 @@ def test_contributions_add_up_to_the_raw_score(slices):
     features, (_, _, test) = slices
     model = _fit(slices)
     contributions = model.contributions(test[features].head(200))
-    np.testing.assert_allclose(contributions.sum(axis=1), model.raw_score(test[features].head(200)),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        contributions.sum(axis=1), model.raw_score(test[features].head(200)), atol=1e-6
+    )
 
 
 def test_minimum_data_check_says_what_is_missing():
@@ -93,5 +95,4 @@ def test_too_little_data_trains_no_model(model_input, split, train_params):
 
 
 def test_horizon_of_fixture_matches_labels(model_input):
-    assert (model_input["as_of"] + pd.Timedelta(days=HORIZON)
-            <= pd.Timestamp(SPEC.end_date)).all()
+    assert (model_input["as_of"] + pd.Timedelta(days=HORIZON) <= pd.Timestamp(SPEC.end_date)).all()

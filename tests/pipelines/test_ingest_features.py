@@ -41,7 +41,13 @@ def test_bad_input_stops_the_run_with_the_contract_error(tmp_path, monkeypatch):
     accounts.write_text("customer_id\nA\n")
     deals = tmp_path / "deals.csv"
     deals.write_text("deal_id,customer_id,created_at,status,amount\nd1,A,2025-01-01,won,5\n")
-    ingest = {"source": "crm_export", "crm_export": {
-        "customers_path": str(accounts), "deals_path": str(deals), "data_end_date": "2025-12-31"}}
+    ingest = {
+        "source": "crm_export",
+        "crm_export": {
+            "customers_path": str(accounts),
+            "deals_path": str(deals),
+            "data_end_date": "2025-12-31",
+        },
+    }
     with pytest.raises(ContractError, match="closed_at is set when status is won or lost"):
         SequentialRunner().run(ingest_pipeline(), _catalog(ingest))

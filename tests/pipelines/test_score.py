@@ -42,8 +42,7 @@ def test_score_twice_shows_tier_changes_with_reasons(tracking, tmp_path):
     params = small_parameters(n_customers=900)
     catalog = _catalog(params, tmp_path)
     with mlflow.start_run():
-        SequentialRunner().run(ingest_pipeline() + features_pipeline() + train_pipeline(),
-                               catalog)
+        SequentialRunner().run(ingest_pipeline() + features_pipeline() + train_pipeline(), catalog)
     first = _score(catalog, params, "2025-09-01")["scoring_summary"].load()
     assert first["customers_scored"]["value"] > 0 and first["rules_only"]["value"] == 0
     _score(catalog, params, "2025-12-31")
@@ -53,16 +52,16 @@ def test_score_twice_shows_tier_changes_with_reasons(tracking, tmp_path):
     assert latest["customer_id"].is_unique
     earlier = history[history["as_of"] == pd.Timestamp("2025-09-01")].set_index("customer_id")
     known = latest[latest["customer_id"].isin(earlier.index)]
-    np.testing.assert_array_equal(known["previous_tier"],
-                                  earlier.loc[known["customer_id"], "tier"])
+    np.testing.assert_array_equal(known["previous_tier"], earlier.loc[known["customer_id"], "tier"])
     moved = known[known["tier_change"].isin(["up", "down"])]
     assert len(moved) > 0 and moved["tier_change_reason"].str.len().gt(0).all()
     assert latest["reason_1"].notna().mean() > 0.5
     assert latest["p_win"].between(0, 1).all()
     # the partition and the DuckDB file agree
     con = duckdb.connect(str(tmp_path / "tier_ml.duckdb"), read_only=True)
-    counts = con.execute("select tier, count(*) from scores where as_of = '2025-12-31' "
-                     "group by 1 order by 1").fetchall()
+    counts = con.execute(
+        "select tier, count(*) from scores where as_of = '2025-12-31' group by 1 order by 1"
+    ).fetchall()
     assert dict(counts) == latest["tier"].value_counts().to_dict()
 
 

@@ -32,8 +32,13 @@ def test_train_registers_every_model_with_aliases(tracking):
         assert int(client.get_model_version_by_alias(f"tier_ml_{kind}", "champion").version) == 1
         assert client.get_model_version(f"tier_ml_{kind}", "1").run_id
     metrics = outputs["train_metrics"].load()
-    assert {"model.auc", "rfm.auc", "scorecard.auc", "last_period_revenue.auc",
-            "model.normalized_gini"} <= set(metrics)
+    assert {
+        "model.auc",
+        "rfm.auc",
+        "scorecard.auc",
+        "last_period_revenue.auc",
+        "model.normalized_gini",
+    } <= set(metrics)
     table = outputs["model_metrics"].load()
     assert {"model", "rfm", "scorecard", "last_period_revenue"} <= set(table["method"])
 

@@ -17,6 +17,7 @@ import pandas as pd
 from tier_ml.features.registry import FeatureConfig, feature_registry
 
 LABEL_COLUMNS = ("won_any", "won_revenue")
+DEFAULT_CONFIG = FeatureConfig()
 KEY_COLUMNS = ("customer_id", "as_of")
 
 
@@ -83,9 +84,20 @@ def _activity_sql(t: str, config: FeatureConfig) -> str:
 
 
 def _select_sql(t: str, config: FeatureConfig, columns: list[str]) -> str:
-    counts = {c for c in columns if c.startswith(("won_count", "won_revenue", "lost_count",
-                                                    "open_deal_count", "open_deal_amount",
-                                                    "act_"))}
+    counts = {
+        c
+        for c in columns
+        if c.startswith(
+            (
+                "won_count",
+                "won_revenue",
+                "lost_count",
+                "open_deal_count",
+                "open_deal_amount",
+                "act_",
+            )
+        )
+    }
     derived = {
         "win_rate": "won_count_total::DOUBLE / nullif(won_count_total + lost_count_total, 0)",
         "activity_trend": "coalesce(act_total_30d, 0) - coalesce(act_total_90d, 0) / 3.0",
@@ -123,8 +135,9 @@ def feature_sql(as_of: pd.Timestamp, config: FeatureConfig) -> str:
     """
 
 
-def _connection(customers: pd.DataFrame, deals: pd.DataFrame,
-                activities: pd.DataFrame) -> duckdb.DuckDBPyConnection:
+def _connection(
+    customers: pd.DataFrame, deals: pd.DataFrame, activities: pd.DataFrame
+) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.register("customers", customers)
     con.register("deals", deals)
@@ -147,12 +160,19 @@ def _typed(frame: pd.DataFrame, config: FeatureConfig) -> pd.DataFrame:
 
 
 def _with_attributes(customers: pd.DataFrame, config: FeatureConfig) -> pd.DataFrame:
-    wanted = ["customer_id", "created_at", *config.categorical_attributes,
-              *config.numeric_attributes]
+    wanted = [
+        "customer_id",
+        "created_at",
+        *config.categorical_attributes,
+        *config.numeric_attributes,
+    ]
     missing = [c for c in wanted if c not in customers.columns]
     return customers.assign(**{c: None for c in missing})[wanted].assign(
-        **{c: customers[c].astype("float64") for c in config.numeric_attributes
-           if c in customers.columns}
+        **{
+            c: customers[c].astype("float64")
+            for c in config.numeric_attributes
+            if c in customers.columns
+        }
     )
 
 
@@ -161,7 +181,7 @@ def build_features(
     deals: pd.DataFrame,
     activities: pd.DataFrame,
     as_of: pd.Timestamp,
-    config: FeatureConfig = FeatureConfig(),
+    config: FeatureConfig = DEFAULT_CONFIG,
 ) -> pd.DataFrame:
     """Features of every customer known at `as_of`, from what was known before `as_of`."""
     con = _connection(_with_attributes(customers, config), deals, activities)
@@ -172,9 +192,7 @@ def build_features(
     return _typed(frame, config)
 
 
-def build_labels(
-    features: pd.DataFrame, deals: pd.DataFrame, horizon_days: int
-) -> pd.DataFrame:
+def build_labels(features: pd.DataFrame, deals: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
     """`won_any` and `won_revenue`: won deals closed in [as_of, as_of + horizon_days)."""
     won = deals.loc[deals["status"].eq("won"), ["customer_id", "closed_at", "amount"]]
     keys = features[list(KEY_COLUMNS)]
@@ -219,7 +237,7 @@ def build_feature_table(
     activities: pd.DataFrame,
     cutoffs: Iterable[pd.Timestamp],
     horizon_days: int,
-    config: FeatureConfig = FeatureConfig(),
+    config: FeatureConfig = DEFAULT_CONFIG,
 ) -> pd.DataFrame:
     """Features and labels at each cutoff, stacked: one row per customer and cutoff."""
     frames = [build_features(customers, deals, activities, t, config) for t in cutoffs]

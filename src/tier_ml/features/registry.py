@@ -41,7 +41,7 @@ ACTIVITY_NOUNS = {
     "meeting": "meeting",
     "call": "call",
     "email": "email",
-    "event": "event attended",
+    "event": "event",
 }
 
 
@@ -53,19 +53,33 @@ def activity_noun(activity_type: str) -> str:
 def rfm_specs(windows: tuple[int, ...]) -> list[FeatureSpec]:
     """Recency, frequency and monetary value of won deals, over each window and in total."""
     specs = [
-        FeatureSpec("days_since_last_won", "days since the last won deal",
-                    "last won deal {value:.0f} days ago", when_missing="no won deal yet"),
+        FeatureSpec(
+            "days_since_last_won",
+            "days since the last won deal",
+            "last won deal {value:.0f} days ago",
+            when_missing="no won deal yet",
+        ),
         FeatureSpec("won_count_total", "won deals (all time)", "{value:.0f} won deals in total"),
         FeatureSpec("won_revenue_total", "won revenue (all time)", "{value:,.0f} won in total"),
-        FeatureSpec("avg_won_amount", "average won deal", "average won deal of {value:,.0f}",
-                    when_missing="no won deal yet"),
+        FeatureSpec(
+            "avg_won_amount",
+            "average won deal",
+            "average won deal of {value:,.0f}",
+            when_missing="no won deal yet",
+        ),
     ]
     for w in windows:
         specs += [
-            FeatureSpec(f"won_count_{w}d", f"won deals, last {w} days",
-                        f"{{value:.0f}} deals won in the last {w} days"),
-            FeatureSpec(f"won_revenue_{w}d", f"won revenue, last {w} days",
-                        f"{{value:,.0f}} won in the last {w} days"),
+            FeatureSpec(
+                f"won_count_{w}d",
+                f"won deals, last {w} days",
+                f"{{value:.0f}} deals won in the last {w} days",
+            ),
+            FeatureSpec(
+                f"won_revenue_{w}d",
+                f"won revenue, last {w} days",
+                f"{{value:,.0f}} won in the last {w} days",
+            ),
         ]
     return specs
 
@@ -74,67 +88,125 @@ def history_specs() -> list[FeatureSpec]:
     """Win/loss history and the pipeline open at the cutoff."""
     return [
         FeatureSpec("lost_count_total", "lost deals (all time)", "{value:.0f} lost deals in total"),
-        FeatureSpec("lost_count_365d", "lost deals, last 365 days",
-                    "{value:.0f} deals lost in the last 365 days"),
-        FeatureSpec("win_rate", "win rate of closed deals", "wins {value:.0%} of closed deals",
-                    when_missing="no closed deal yet"),
+        FeatureSpec(
+            "lost_count_365d",
+            "lost deals, last 365 days",
+            "{value:.0f} deals lost in the last 365 days",
+        ),
+        FeatureSpec(
+            "win_rate",
+            "win rate of closed deals",
+            "wins {value:.0%} of closed deals",
+            when_missing="no closed deal yet",
+        ),
         FeatureSpec("open_deal_count", "open deals", "{value:.0f} open deals"),
         FeatureSpec("open_deal_amount", "open pipeline amount", "{value:,.0f} in open deals"),
-        FeatureSpec("open_deal_age_mean_days", "average age of open deals",
-                    "open deals are {value:.0f} days old on average",
-                    when_missing="no open deal"),
-        FeatureSpec("open_deal_age_max_days", "age of the oldest open deal",
-                    "oldest open deal is {value:.0f} days old", when_missing="no open deal"),
+        FeatureSpec(
+            "open_deal_age_mean_days",
+            "average age of open deals",
+            "open deals are {value:.0f} days old on average",
+            when_missing="no open deal",
+        ),
+        FeatureSpec(
+            "open_deal_age_max_days",
+            "age of the oldest open deal",
+            "oldest open deal is {value:.0f} days old",
+            when_missing="no open deal",
+        ),
     ]
 
 
-def engagement_specs(activity_types: tuple[str, ...], windows: tuple[int, ...]) -> list[FeatureSpec]:
+def engagement_specs(
+    activity_types: tuple[str, ...], windows: tuple[int, ...]
+) -> list[FeatureSpec]:
     """Activity counts by type and window, totals, trend and silence."""
     specs = []
     for t in activity_types:
         noun = activity_noun(t)
         for w in windows:
             specs.append(
-                FeatureSpec(f"act_{t}_{w}d", f"{_plural(noun)}, last {w} days",
-                            f"{{value:.0f}} {_plural(noun)} in the last {w} days")
+                FeatureSpec(
+                    f"act_{t}_{w}d",
+                    f"{_plural(noun)}, last {w} days",
+                    f"{{value:.0f}} {_plural(noun)} in the last {w} days",
+                )
             )
     for w in windows:
-        specs.append(FeatureSpec(f"act_total_{w}d", f"activities, last {w} days",
-                                 f"{{value:.0f}} activities in the last {w} days"))
+        specs.append(
+            FeatureSpec(
+                f"act_total_{w}d",
+                f"activities, last {w} days",
+                f"{{value:.0f}} activities in the last {w} days",
+            )
+        )
     specs += [
-        FeatureSpec("activity_trend", "activity trend (last 30 days vs. monthly average)",
-                    "{value:+.1f} activities this month against the quarter's monthly average"),
-        FeatureSpec("days_since_last_activity", "days since the last activity",
-                    "no contact for {value:.0f} days", when_missing="never contacted"),
+        FeatureSpec(
+            "activity_trend",
+            "activity trend (last 30 days vs. monthly average)",
+            "{value:+.1f} activities this month against the quarter's monthly average",
+        ),
+        FeatureSpec(
+            "days_since_last_activity",
+            "days since the last activity",
+            "no contact for {value:.0f} days",
+            when_missing="never contacted",
+        ),
     ]
     return specs
 
 
 def profile_specs(categorical: tuple[str, ...], numeric: tuple[str, ...]) -> list[FeatureSpec]:
     """Tenure and firmographics (the customer's static fit)."""
-    specs = [FeatureSpec("tenure_days", "customer tenure", "customer for {value:.0f} days",
-                         when_missing="tenure unknown")]
-    specs += [FeatureSpec(c, c.replace("_", " "), f"{c.replace('_', ' ')} is {{value}}",
-                          kind="categorical") for c in categorical]
-    specs += [FeatureSpec(c, c.replace("_", " "), f"{c.replace('_', ' ')} of {{value:,.0f}}")
-              for c in numeric]
+    specs = [
+        FeatureSpec(
+            "tenure_days",
+            "customer tenure",
+            "customer for {value:.0f} days",
+            when_missing="tenure unknown",
+        )
+    ]
+    specs += [
+        FeatureSpec(
+            c, c.replace("_", " "), f"{c.replace('_', ' ')} is {{value}}", kind="categorical"
+        )
+        for c in categorical
+    ]
+    specs += [
+        FeatureSpec(c, c.replace("_", " "), f"{c.replace('_', ' ')} of {{value:,.0f}}")
+        for c in numeric
+    ]
     return specs
 
 
 def model_output_specs() -> list[FeatureSpec]:
     """Features that are other models' outputs: open-deal scoring and BG/NBD."""
     return [
-        FeatureSpec("expected_pipeline_value", "expected value of open deals",
-                    "open deals worth {value:,.0f} after their win chances",
-                    when_missing="open deals not yet scorable"),
-        FeatureSpec("bgnbd_expected_purchases", "expected purchases (BG/NBD)",
-                    "{value:.1f} purchases expected by the purchase-pattern model"),
-        FeatureSpec("bgnbd_p_alive", "chance the customer is still active (BG/NBD)",
-                    "{value:.0%} chance the customer is still active"),
-        FeatureSpec("bgnbd_p_buy", "chance of a purchase (BG/NBD)",
-                    "{value:.0%} chance of a purchase by its buying rhythm"),
-        FeatureSpec("bgnbd_expected_revenue", "expected revenue (BG/NBD + Gamma-Gamma)",
-                    "{value:,.0f} expected from its buying rhythm"),
+        FeatureSpec(
+            "expected_pipeline_value",
+            "expected value of open deals",
+            "open deals worth {value:,.0f} after their win chances",
+            when_missing="open deals not yet scorable",
+        ),
+        FeatureSpec(
+            "bgnbd_expected_purchases",
+            "expected purchases (BG/NBD)",
+            "{value:.1f} purchases expected by the purchase-pattern model",
+        ),
+        FeatureSpec(
+            "bgnbd_p_alive",
+            "chance the customer is still active (BG/NBD)",
+            "{value:.0%} chance the customer is still active",
+        ),
+        FeatureSpec(
+            "bgnbd_p_buy",
+            "chance of a purchase (BG/NBD)",
+            "{value:.0%} chance of a purchase by its buying rhythm",
+        ),
+        FeatureSpec(
+            "bgnbd_expected_revenue",
+            "expected revenue (BG/NBD + Gamma-Gamma)",
+            "{value:,.0f} expected from its buying rhythm",
+        ),
     ]
 
 

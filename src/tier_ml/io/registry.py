@@ -24,8 +24,17 @@ from mlflow.tracking import MlflowClient
 logger = logging.getLogger(__name__)
 
 MODEL_PREFIX = "tier_ml_"
-RUNTIME_PACKAGES = ("lightgbm", "scikit-learn", "scipy", "pandas", "numpy", "pyarrow", "duckdb",
-                    "mlflow", "cloudpickle")
+RUNTIME_PACKAGES = (
+    "lightgbm",
+    "scikit-learn",
+    "scipy",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "duckdb",
+    "mlflow",
+    "cloudpickle",
+)
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 CANDIDATE, CHAMPION = "candidate", "champion"
 
@@ -51,8 +60,13 @@ class ModelToLog:
 
 def _portable(example: pd.DataFrame) -> pd.DataFrame:
     """MLflow's schema inference predates pandas' `str` dtype: hand it objects."""
-    return example.astype({c: "object" for c in example.columns
-                           if example[c].dtype == "str" or example[c].dtype == "category"})
+    return example.astype(
+        {
+            c: "object"
+            for c in example.columns
+            if example[c].dtype == "str" or example[c].dtype == "category"
+        }
+    )
 
 
 def pip_requirements() -> list[str]:
@@ -66,9 +80,13 @@ def log_and_register(model: ModelToLog) -> int:
     example = _portable(model.input_example)
     signature = infer_signature(example, model.python_model.predict(None, example))
     info = mlflow.pyfunc.log_model(
-        name=model.kind, python_model=model.python_model, signature=signature,
-        input_example=example, registered_model_name=name,
-        pip_requirements=pip_requirements(), code_paths=[str(PACKAGE_DIR)],
+        name=model.kind,
+        python_model=model.python_model,
+        signature=signature,
+        input_example=example,
+        registered_model_name=name,
+        pip_requirements=pip_requirements(),
+        code_paths=[str(PACKAGE_DIR)],
     )
     version = int(info.registered_model_version)
     client = MlflowClient()
@@ -98,8 +116,13 @@ def load_registered(kind: str, alias: str = CHAMPION, version: int | None = None
 class RegisteredModelsDataset(AbstractDataset[list[ModelToLog], dict[str, Any]]):
     """Save: log and register a list of models. Load: {kind: estimator} under an alias."""
 
-    def __init__(self, kinds: list[str], alias: str = CHAMPION,
-                 versions: dict[str, int] | None = None, metadata: dict | None = None):
+    def __init__(
+        self,
+        kinds: list[str],
+        alias: str = CHAMPION,
+        versions: dict[str, int] | None = None,
+        metadata: dict | None = None,
+    ):
         self._kinds = list(kinds)
         self._alias = alias
         self._versions = {k: int(v) for k, v in (versions or {}).items() if v}

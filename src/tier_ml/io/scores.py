@@ -74,7 +74,8 @@ def rebuild_duckdb(root: Path, database: Path) -> None:
     try:
         for table, file in (("scores", SCORES), ("reasons", REASONS)):
             pattern = str(root / "as_of=*" / file)
-            con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{pattern}', union_by_name = true)")
+            source = f"read_parquet('{pattern}', union_by_name = true)"
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM {source}")
     finally:
         con.close()
     os.replace(staging, database)
@@ -84,8 +85,9 @@ class ScoreStoreDataset(AbstractDataset[ScoreRun, pd.DataFrame]):
     """Save a `ScoreRun` (partition + DuckDB); load the history of all runs, of the scores
     or (with `table: reasons`) of the long-format contributions."""
 
-    def __init__(self, path: str, duckdb_path: str, table: str = "scores",
-                 metadata: dict | None = None):
+    def __init__(
+        self, path: str, duckdb_path: str, table: str = "scores", metadata: dict | None = None
+    ):
         self._root = Path(path)
         self._database = Path(duckdb_path)
         self._file = {"scores": SCORES, "reasons": REASONS}[table]

@@ -46,16 +46,19 @@ class ScorecardDimension:
 
 
 def parse_scorecard(spec: Mapping[str, Mapping]) -> dict[str, ScorecardDimension]:
-    dimensions = {name: ScorecardDimension(float(d["weight"]), dict(d["features"]))
-                  for name, d in spec.items()}
+    dimensions = {
+        name: ScorecardDimension(float(d["weight"]), dict(d["features"]))
+        for name, d in spec.items()
+    }
     total = sum(d.weight for d in dimensions.values())
     if not np.isclose(total, 1.0):
         raise ValueError(f"scorecard weights add up to {total:.3f}, not 1")
     return dimensions
 
 
-def scorecard_dimensions(features: pd.DataFrame,
-                         dimensions: Mapping[str, ScorecardDimension]) -> pd.DataFrame:
+def scorecard_dimensions(
+    features: pd.DataFrame, dimensions: Mapping[str, ScorecardDimension]
+) -> pd.DataFrame:
     """Each dimension in [0, 1]: the mean of its features' percentile ranks within the cutoff."""
     out = {}
     for name, dim in dimensions.items():
@@ -67,8 +70,9 @@ def scorecard_dimensions(features: pd.DataFrame,
     return pd.DataFrame(out, index=features.index)
 
 
-def scorecard_score(features: pd.DataFrame,
-                    dimensions: Mapping[str, ScorecardDimension]) -> pd.Series:
+def scorecard_score(
+    features: pd.DataFrame, dimensions: Mapping[str, ScorecardDimension]
+) -> pd.Series:
     """Weighted sum of the dimensions, in [0, 1]."""
     parts = scorecard_dimensions(features, dimensions)
     weights = pd.Series({k: d.weight for k, d in dimensions.items()})
@@ -77,8 +81,11 @@ def scorecard_score(features: pd.DataFrame,
 
 def last_period_revenue(features: pd.DataFrame, horizon_days: int) -> pd.Series:
     """Won revenue in the window closest to the horizon: 'what they spent, they will spend'."""
-    windows = {int(c.split("_")[-1][:-1]): c for c in features.columns
-               if c.startswith("won_revenue_") and c.endswith("d") and c[-2].isdigit()}
+    windows = {
+        int(c.split("_")[-1][:-1]): c
+        for c in features.columns
+        if c.startswith("won_revenue_") and c.endswith("d") and c[-2].isdigit()
+    }
     closest = windows[min(windows, key=lambda w: abs(w - horizon_days))]
     return features[closest].rename("last_period_revenue")
 

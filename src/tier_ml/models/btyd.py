@@ -21,12 +21,16 @@ WEEK = pd.Timedelta(days=7)
 def rfm_summary(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """x, t_x, T (weeks) and the mean value of repeat purchases, from won deals before as_of."""
     won = deals[(deals["status"] == "won") & (deals["closed_at"] < as_of)]
-    days = won.assign(day=won["closed_at"].dt.normalize()).groupby(
-        ["customer_id", "day"], as_index=False)["amount"].sum()
+    days = (
+        won.assign(day=won["closed_at"].dt.normalize())
+        .groupby(["customer_id", "day"], as_index=False)["amount"]
+        .sum()
+    )
     first = days.groupby("customer_id")["day"].transform("min")
     repeat = days[days["day"] > first]
-    summary = days.groupby("customer_id").agg(first=("day", "min"), last=("day", "max"),
-                                              purchase_days=("day", "size"))
+    summary = days.groupby("customer_id").agg(
+        first=("day", "min"), last=("day", "max"), purchase_days=("day", "size")
+    )
     summary["x"] = (summary["purchase_days"] - 1).astype(float)
     summary["t_x"] = (summary["last"] - summary["first"]) / WEEK
     summary["T"] = (pd.Timestamp(as_of) - summary["first"]) / WEEK
@@ -40,9 +44,11 @@ def _bgnbd_loglik(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndar
     a2 = betaln(a, b + x) - betaln(a, b)
     a3 = -(r + x) * np.log(alpha + T)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(x > 0,
-                      np.log(a) - np.log(np.maximum(b + x - 1, 1e-12)) - (r + x) * np.log(alpha + t_x),
-                      -np.inf)
+        a4 = np.where(
+            x > 0,
+            np.log(a) - np.log(np.maximum(b + x - 1, 1e-12)) - (r + x) * np.log(alpha + t_x),
+            -np.inf,
+        )
     return float(np.sum(a1 + a2 + np.logaddexp(a3, a4)))
 
 
@@ -59,16 +65,24 @@ class BGNBD:
     @classmethod
     def fit(cls, summary: pd.DataFrame) -> BGNBD:
         x, t_x, T = (summary[c].to_numpy(float) for c in ("x", "t_x", "T"))
-        result = minimize(lambda p: -_bgnbd_loglik(p, x, t_x, T), np.log([0.5, 5.0, 1.0, 2.0]),
-                          method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-7,
-                                                         "fatol": 1e-7})
+        result = minimize(
+            lambda p: -_bgnbd_loglik(p, x, t_x, T),
+            np.log([0.5, 5.0, 1.0, 2.0]),
+            method="Nelder-Mead",
+            options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-7},
+        )
         r, alpha, a, b = np.exp(result.x)
         return cls(r, alpha, a, b, -float(result.fun))
 
     def p_alive(self, summary: pd.DataFrame) -> np.ndarray:
         x, t_x, T = (summary[c].to_numpy(float) for c in ("x", "t_x", "T"))
-        ratio = np.where(x > 0, self.a / np.maximum(self.b + x - 1, 1e-12)
-                         * ((self.alpha + T) / (self.alpha + t_x)) ** (self.r + x), 0.0)
+        ratio = np.where(
+            x > 0,
+            self.a
+            / np.maximum(self.b + x - 1, 1e-12)
+            * ((self.alpha + T) / (self.alpha + t_x)) ** (self.r + x),
+            0.0,
+        )
         return 1 / (1 + ratio)
 
     def expected_purchases(self, summary: pd.DataFrame, weeks: float) -> np.ndarray:
@@ -77,8 +91,9 @@ class BGNBD:
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = weeks / (alpha + T + weeks)
         head = (a + b + x - 1) / (a - 1)
-        tail = 1 - ((alpha + T) / (alpha + T + weeks)) ** (r + x) * hyp2f1(r + x, b + x,
-                                                                          a + b + x - 1, z)
+        tail = 1 - ((alpha + T) / (alpha + T + weeks)) ** (r + x) * hyp2f1(
+            r + x, b + x, a + b + x - 1, z
+        )
         return head * tail * self.p_alive(summary)
 
 
@@ -97,12 +112,23 @@ class GammaGamma:
 
         def negative_loglik(params: np.ndarray) -> float:
             p, q, g = np.exp(params)
-            ll = (gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(g)
-                  + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(g + x * m))
+            ll = (
+                gammaln(p * x + q)
+                - gammaln(p * x)
+                - gammaln(q)
+                + q * np.log(g)
+                + (p * x - 1) * np.log(m)
+                + p * x * np.log(x)
+                - (p * x + q) * np.log(g + x * m)
+            )
             return -float(np.sum(ll))
 
-        result = minimize(negative_loglik, np.log([1.0, 2.0, 10.0]), method="Nelder-Mead",
-                          options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-7})
+        result = minimize(
+            negative_loglik,
+            np.log([1.0, 2.0, 10.0]),
+            method="Nelder-Mead",
+            options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-7},
+        )
         return cls(*np.exp(result.x))
 
     def expected_spend(self, summary: pd.DataFrame) -> np.ndarray:
@@ -115,9 +141,14 @@ class GammaGamma:
         return np.where(x > 0, (1 - weight) * population + weight * m, population)
 
 
-def btyd_predictions(deals: pd.DataFrame, customers: pd.Index, as_of: pd.Timestamp,
-                     horizon_days: int, bgnbd: BGNBD | None = None,
-                     spend: GammaGamma | None = None) -> pd.DataFrame:
+def btyd_predictions(
+    deals: pd.DataFrame,
+    customers: pd.Index,
+    as_of: pd.Timestamp,
+    horizon_days: int,
+    bgnbd: BGNBD | None = None,
+    spend: GammaGamma | None = None,
+) -> pd.DataFrame:
     """Expected purchases, P(alive), P(buy) and expected revenue in the horizon for every
     customer in `customers`; customers who never bought get zeros. Fits the models on the
     history before `as_of` unless fitted ones are given."""
@@ -138,8 +169,9 @@ def btyd_predictions(deals: pd.DataFrame, customers: pd.Index, as_of: pd.Timesta
     return out.reindex(customers).fillna(0.0)
 
 
-def add_btyd_features(features: pd.DataFrame, deals: pd.DataFrame,
-                      horizon_days: int) -> pd.DataFrame:
+def add_btyd_features(
+    features: pd.DataFrame, deals: pd.DataFrame, horizon_days: int
+) -> pd.DataFrame:
     """BG/NBD and Gamma-Gamma outputs as features, each cutoff's from models fitted on the
     history before that cutoff only."""
     frames = []

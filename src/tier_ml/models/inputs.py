@@ -18,8 +18,9 @@ def use_btyd_features(setting: str | bool, deals: pd.DataFrame) -> bool:
     return is_transaction_data(deals) if setting == "auto" else bool(setting)
 
 
-def with_model_outputs(feature_table: pd.DataFrame, deals: pd.DataFrame, horizon_days: int,
-                       seed: int, btyd: bool) -> pd.DataFrame:
+def with_model_outputs(
+    feature_table: pd.DataFrame, deals: pd.DataFrame, horizon_days: int, seed: int, btyd: bool
+) -> pd.DataFrame:
     """Expected pipeline value (open-deal scoring) and, when asked, BG/NBD outputs."""
     rows = opportunity_rows(deals, feature_table, horizon_days)
     table = add_pipeline_value(feature_table, rows, horizon_days, seed)

@@ -14,15 +14,21 @@ from tier_ml.models.propensity import PropensityModel, lgbm_settings
 class TweedieLTV(BaseEstimator):
     """One LightGBM with a Tweedie loss: a point mass at zero and a long right tail."""
 
-    def __init__(self, lgbm_params: dict | None = None, variance_power: float = 1.3,
-                 early_stopping_rounds: int = 50, seed: int = 0):
+    def __init__(
+        self,
+        lgbm_params: dict | None = None,
+        variance_power: float = 1.3,
+        early_stopping_rounds: int = 50,
+        seed: int = 0,
+    ):
         self.lgbm_params = lgbm_params
         self.variance_power = variance_power
         self.early_stopping_rounds = early_stopping_rounds
         self.seed = seed
 
-    def fit(self, X: pd.DataFrame, revenue: pd.Series, X_valid: pd.DataFrame,
-            revenue_valid: pd.Series) -> TweedieLTV:
+    def fit(
+        self, X: pd.DataFrame, revenue: pd.Series, X_valid: pd.DataFrame, revenue_valid: pd.Series
+    ) -> TweedieLTV:
         self.features_ = list(X.columns)
         self.categories_ = learn_categories(X)
         settings = lgbm_settings(self.lgbm_params, self.seed)
@@ -30,7 +36,8 @@ class TweedieLTV(BaseEstimator):
             **settings, objective="tweedie", tweedie_variance_power=self.variance_power
         )
         self.booster_.fit(
-            to_matrix(X, self.features_, self.categories_), np.asarray(revenue, dtype=float),
+            to_matrix(X, self.features_, self.categories_),
+            np.asarray(revenue, dtype=float),
             eval_X=to_matrix(X_valid, self.features_, self.categories_),
             eval_y=np.asarray(revenue_valid, dtype=float),
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
@@ -45,27 +52,35 @@ class HurdleLTV(BaseEstimator):
     """P(buy) from the propensity model times E[revenue | buy] from a log-scale regressor
     (with Duan's smearing factor to undo the log's downward bias)."""
 
-    def __init__(self, propensity: PropensityModel, lgbm_params: dict | None = None,
-                 early_stopping_rounds: int = 50, seed: int = 0):
+    def __init__(
+        self,
+        propensity: PropensityModel,
+        lgbm_params: dict | None = None,
+        early_stopping_rounds: int = 50,
+        seed: int = 0,
+    ):
         self.propensity = propensity
         self.lgbm_params = lgbm_params
         self.early_stopping_rounds = early_stopping_rounds
         self.seed = seed
 
-    def fit(self, X: pd.DataFrame, revenue: pd.Series, X_valid: pd.DataFrame,
-            revenue_valid: pd.Series) -> HurdleLTV:
+    def fit(
+        self, X: pd.DataFrame, revenue: pd.Series, X_valid: pd.DataFrame, revenue_valid: pd.Series
+    ) -> HurdleLTV:
         self.features_ = list(X.columns)
         self.categories_ = learn_categories(X)
         buyers, buyers_valid = np.asarray(revenue) > 0, np.asarray(revenue_valid) > 0
         self.amount_ = lgb.LGBMRegressor(**lgbm_settings(self.lgbm_params, self.seed))
         self.amount_.fit(
-            self._matrix(X[buyers]), np.log1p(np.asarray(revenue)[buyers]),
+            self._matrix(X[buyers]),
+            np.log1p(np.asarray(revenue)[buyers]),
             eval_X=self._matrix(X_valid[buyers_valid]),
             eval_y=np.log1p(np.asarray(revenue_valid)[buyers_valid]),
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
         )
         residual = np.log1p(np.asarray(revenue_valid)[buyers_valid]) - self.amount_.predict(
-            self._matrix(X_valid[buyers_valid]))
+            self._matrix(X_valid[buyers_valid])
+        )
         self.smearing_ = float(np.mean(np.exp(residual)))
         return self
 

@@ -10,8 +10,8 @@ from tier_ml.features.build import KEY_COLUMNS, LABEL_COLUMNS
 
 
 def model_columns(table: pd.DataFrame, exclude: Iterable[str] = ()) -> list[str]:
-    """Every feature column: not a key, not a label, not excluded."""
-    skip = set(KEY_COLUMNS) | set(LABEL_COLUMNS) | set(exclude)
+    """Every feature column: not a key, a label, the owner (carried for tiering) or excluded."""
+    skip = set(KEY_COLUMNS) | set(LABEL_COLUMNS) | {"owner"} | set(exclude)
     return [c for c in table.columns if c not in skip]
 
 
@@ -24,8 +24,9 @@ def learn_categories(frame: pd.DataFrame) -> dict[str, list[str]]:
     }
 
 
-def to_matrix(frame: pd.DataFrame, features: list[str],
-              categories: dict[str, list[str]]) -> pd.DataFrame:
+def to_matrix(
+    frame: pd.DataFrame, features: list[str], categories: dict[str, list[str]]
+) -> pd.DataFrame:
     """Columns in training order; text as categoricals with the training categories
     (a value never seen in training becomes missing), numbers as float."""
     out = {}

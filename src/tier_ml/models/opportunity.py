@@ -17,9 +17,17 @@ import pandas as pd
 from tier_ml.models.propensity import PropensityModel
 
 DEAL_FEATURES = ("amount", "deal_age_days", "product", "owner")
-CUSTOMER_HISTORY = ("won_count_total", "lost_count_total", "win_rate", "days_since_last_won",
-                    "won_revenue_365d", "act_total_90d", "days_since_last_activity",
-                    "tenure_days", "open_deal_count")
+CUSTOMER_HISTORY = (
+    "won_count_total",
+    "lost_count_total",
+    "win_rate",
+    "days_since_last_won",
+    "won_revenue_365d",
+    "act_total_90d",
+    "days_since_last_activity",
+    "tenure_days",
+    "open_deal_count",
+)
 PIPELINE_FEATURE = "expected_pipeline_value"
 
 
@@ -44,14 +52,16 @@ def open_deals_at(deals: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int) -
     ).reset_index(drop=True)
 
 
-def opportunity_rows(deals: pd.DataFrame, features: pd.DataFrame,
-                     horizon_days: int) -> pd.DataFrame:
+def opportunity_rows(
+    deals: pd.DataFrame, features: pd.DataFrame, horizon_days: int
+) -> pd.DataFrame:
     """Open deals at every cutoff of `features`, joined to their customer's history then."""
     history = [c for c in CUSTOMER_HISTORY if c in features.columns]
     frames = [open_deals_at(deals, t, horizon_days) for t in sorted(features["as_of"].unique())]
     rows = pd.concat(frames, ignore_index=True)
-    return rows.merge(features[["customer_id", "as_of", *history]],
-                      on=["customer_id", "as_of"], how="inner")
+    return rows.merge(
+        features[["customer_id", "as_of", *history]], on=["customer_id", "as_of"], how="inner"
+    )
 
 
 def opportunity_matrix(rows: pd.DataFrame) -> pd.DataFrame:
@@ -59,8 +69,9 @@ def opportunity_matrix(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[columns]
 
 
-def fit_opportunity_model(rows: pd.DataFrame, seed: int = 0,
-                          lgbm_params: dict | None = None) -> PropensityModel | None:
+def fit_opportunity_model(
+    rows: pd.DataFrame, seed: int = 0, lgbm_params: dict | None = None
+) -> PropensityModel | None:
     """Deal win probability, early-stopped and calibrated on the latest cutoff of `rows`.
     None when there are too few deals of either outcome to learn from."""
     latest = rows["as_of"].max()
@@ -72,7 +83,9 @@ def fit_opportunity_model(rows: pd.DataFrame, seed: int = 0,
     if not enough:
         return None
     return PropensityModel(lgbm_params=lgbm_params, seed=seed).fit(
-        opportunity_matrix(fit), fit["won_in_horizon"], opportunity_matrix(valid),
+        opportunity_matrix(fit),
+        fit["won_in_horizon"],
+        opportunity_matrix(valid),
         valid["won_in_horizon"],
     )
 
@@ -84,27 +97,32 @@ def pipeline_value(rows: pd.DataFrame, model: PropensityModel | None) -> pd.Data
     else:
         value = model.predict(opportunity_matrix(rows)) * rows["amount"].to_numpy()
     out = rows[["customer_id", "as_of"]].assign(**{PIPELINE_FEATURE: value})
-    return out.groupby(["customer_id", "as_of"], as_index=False)[PIPELINE_FEATURE].sum(
-        min_count=1)
+    return out.groupby(["customer_id", "as_of"], as_index=False)[PIPELINE_FEATURE].sum(min_count=1)
 
 
-def model_for(rows: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int,
-              seed: int) -> PropensityModel | None:
+def model_for(
+    rows: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int, seed: int
+) -> PropensityModel | None:
     """The opportunity model as it could have been fitted at `as_of`: only cutoffs whose
     label windows closed by then."""
     seen = rows[rows["as_of"] + pd.Timedelta(days=horizon_days) <= as_of]
     return fit_opportunity_model(seen, seed) if seen["as_of"].nunique() >= 2 else None
 
 
-def add_pipeline_value(features: pd.DataFrame, rows: pd.DataFrame, horizon_days: int,
-                       seed: int = 0) -> pd.DataFrame:
+def add_pipeline_value(
+    features: pd.DataFrame, rows: pd.DataFrame, horizon_days: int, seed: int = 0
+) -> pd.DataFrame:
     """`expected_pipeline_value` at each cutoff, each from a model fitted on the past only."""
     values = [
         pipeline_value(rows[rows["as_of"] == t], model_for(rows, t, horizon_days, seed))
         for t in sorted(features["as_of"].unique())
     ]
-    merged = features.merge(pd.concat(values, ignore_index=True),
-                            on=["customer_id", "as_of"], how="left", validate="one_to_one")
+    merged = features.merge(
+        pd.concat(values, ignore_index=True),
+        on=["customer_id", "as_of"],
+        how="left",
+        validate="one_to_one",
+    )
     has_open = merged["open_deal_count"].gt(0)
     merged[PIPELINE_FEATURE] = merged[PIPELINE_FEATURE].where(has_open, 0.0)
     return merged

@@ -28,34 +28,49 @@ DEFAULT_LGBM = {
 
 def lgbm_settings(params: dict | None, seed: int) -> dict:
     """LightGBM settings that make a fit reproducible from its seed."""
-    return {**DEFAULT_LGBM, **(params or {}), "random_state": seed, "deterministic": True,
-            "force_row_wise": True, "verbosity": -1, "n_jobs": 2}
+    return {
+        **DEFAULT_LGBM,
+        **(params or {}),
+        "random_state": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "verbosity": -1,
+        "n_jobs": 2,
+    }
 
 
 class PropensityModel(BaseEstimator):
     """P(a won deal in the horizon). `raw_score` is LightGBM's margin, whose TreeSHAP
     contributions add up exactly; `predict` maps it through the fitted calibrator."""
 
-    def __init__(self, lgbm_params: dict | None = None,
-                 calibration: Literal["platt", "isotonic", "none"] = "platt",
-                 early_stopping_rounds: int = 50, seed: int = 0):
+    def __init__(
+        self,
+        lgbm_params: dict | None = None,
+        calibration: Literal["platt", "isotonic", "none"] = "platt",
+        early_stopping_rounds: int = 50,
+        seed: int = 0,
+    ):
         self.lgbm_params = lgbm_params
         self.calibration = calibration
         self.early_stopping_rounds = early_stopping_rounds
         self.seed = seed
 
-    def fit(self, X: pd.DataFrame, y: pd.Series, X_valid: pd.DataFrame,
-            y_valid: pd.Series) -> PropensityModel:
+    def fit(
+        self, X: pd.DataFrame, y: pd.Series, X_valid: pd.DataFrame, y_valid: pd.Series
+    ) -> PropensityModel:
         self.features_ = list(X.columns)
         self.categories_ = learn_categories(X)
         self.booster_ = lgb.LGBMClassifier(**lgbm_settings(self.lgbm_params, self.seed))
         self.booster_.fit(
-            self.matrix(X), np.asarray(y, dtype=int),
-            eval_X=self.matrix(X_valid), eval_y=np.asarray(y_valid, dtype=int),
+            self.matrix(X),
+            np.asarray(y, dtype=int),
+            eval_X=self.matrix(X_valid),
+            eval_y=np.asarray(y_valid, dtype=int),
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
         )
-        self.calibrator_ = self._fit_calibrator(self.raw_score(X_valid),
-                                                np.asarray(y_valid, dtype=int))
+        self.calibrator_ = self._fit_calibrator(
+            self.raw_score(X_valid), np.asarray(y_valid, dtype=int)
+        )
         return self
 
     def _fit_calibrator(self, raw: np.ndarray, y: np.ndarray):

@@ -22,8 +22,9 @@ NEVER_WON_DAYS = 3 * 365.0
 def profile_matrix(features: pd.DataFrame) -> np.ndarray:
     """log1p of recency (never won counts as three years), frequency, spend and engagement."""
     frame = features[list(PROFILE)].astype("float64")
-    frame["days_since_last_won"] = frame["days_since_last_won"].fillna(NEVER_WON_DAYS).clip(
-        upper=NEVER_WON_DAYS)
+    frame["days_since_last_won"] = (
+        frame["days_since_last_won"].fillna(NEVER_WON_DAYS).clip(upper=NEVER_WON_DAYS)
+    )
     return np.log1p(frame.fillna(0).clip(lower=0).to_numpy())
 
 
@@ -61,8 +62,9 @@ def _unique(names: list[str], centroids: pd.DataFrame) -> list[str]:
     return out
 
 
-def match_ids(new: np.ndarray, previous: np.ndarray | None,
-              previous_ids: list[int] | None) -> list[int]:
+def match_ids(
+    new: np.ndarray, previous: np.ndarray | None, previous_ids: list[int] | None
+) -> list[int]:
     """Ids for new centroids: a previous segment's id when matched to it, else a fresh one."""
     if previous is None or not len(previous):
         return list(range(len(new)))
@@ -81,8 +83,7 @@ def match_ids(new: np.ndarray, previous: np.ndarray | None,
 class SegmentModel(BaseEstimator):
     """k-means segments with stable ids and generated names."""
 
-    def __init__(self, k_range: tuple[int, int] = (3, 7), sample_size: int = 5000,
-                 seed: int = 0):
+    def __init__(self, k_range: tuple[int, int] = (3, 7), sample_size: int = 5000, seed: int = 0):
         self.k_range = k_range
         self.sample_size = sample_size
         self.seed = seed
@@ -94,16 +95,21 @@ class SegmentModel(BaseEstimator):
         scaled = self.scaler_.transform(points)
         rng = np.random.default_rng(self.seed)
         sample = rng.choice(len(scaled), size=min(self.sample_size, len(scaled)), replace=False)
-        fits = {k: KMeans(k, n_init=10, random_state=self.seed).fit(scaled)
-                for k in range(self.k_range[0], self.k_range[1] + 1)}
-        self.silhouettes_ = {k: float(silhouette_score(scaled[sample], m.labels_[sample]))
-                             for k, m in fits.items()}
+        fits = {
+            k: KMeans(k, n_init=10, random_state=self.seed).fit(scaled)
+            for k in range(self.k_range[0], self.k_range[1] + 1)
+        }
+        self.silhouettes_ = {
+            k: float(silhouette_score(scaled[sample], m.labels_[sample])) for k, m in fits.items()
+        }
         self.k_ = max(self.silhouettes_, key=self.silhouettes_.get)
         self.kmeans_ = fits[self.k_]
         self.centroids_log_ = self.scaler_.inverse_transform(self.kmeans_.cluster_centers_)
-        self.ids_ = match_ids(self.centroids_log_,
-                              previous.centroids_log_ if previous is not None else None,
-                              previous.ids_ if previous is not None else None)
+        self.ids_ = match_ids(
+            self.centroids_log_,
+            previous.centroids_log_ if previous is not None else None,
+            previous.ids_ if previous is not None else None,
+        )
         natural = pd.DataFrame(np.expm1(self.centroids_log_), columns=list(PROFILE))
         self.names_ = dict(zip(self.ids_, name_segments(natural), strict=True))
         return self
@@ -118,5 +124,4 @@ class SegmentModel(BaseEstimator):
     def profiles(self) -> pd.DataFrame:
         """Each segment's id, name and centroid in natural units."""
         natural = pd.DataFrame(np.expm1(self.centroids_log_), columns=list(PROFILE))
-        return natural.assign(segment_id=self.ids_,
-                              segment=[self.names_[i] for i in self.ids_])
+        return natural.assign(segment_id=self.ids_, segment=[self.names_[i] for i in self.ids_])

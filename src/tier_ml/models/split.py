@@ -16,22 +16,25 @@ class TimeSplit:
     test: list[pd.Timestamp]
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {k: [t.date().isoformat() for t in getattr(self, k)]
-                for k in ("train", "valid", "test")}
+        return {
+            k: [t.date().isoformat() for t in getattr(self, k)] for k in ("train", "valid", "test")
+        }
 
 
 class NotEnoughCutoffs(ValueError):
     """Too few cutoffs for a purged train / valid / test split."""
 
 
-def purged_before(cutoffs: list[pd.Timestamp], boundary: pd.Timestamp,
-                  horizon_days: int) -> list[pd.Timestamp]:
+def purged_before(
+    cutoffs: list[pd.Timestamp], boundary: pd.Timestamp, horizon_days: int
+) -> list[pd.Timestamp]:
     """Cutoffs whose label window ends on or before `boundary`."""
     return [t for t in cutoffs if t + pd.Timedelta(days=horizon_days) <= boundary]
 
 
-def time_split(cutoffs: list[pd.Timestamp], horizon_days: int, valid_cutoffs: int = 2,
-               test_cutoffs: int = 1) -> TimeSplit:
+def time_split(
+    cutoffs: list[pd.Timestamp], horizon_days: int, valid_cutoffs: int = 2, test_cutoffs: int = 1
+) -> TimeSplit:
     """Latest cutoffs are the test; before them (label windows closed by the first test
     cutoff) the validation slice; before that, likewise purged, the training slice."""
     ordered = sorted(pd.Timestamp(t) for t in cutoffs)

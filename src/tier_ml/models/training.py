@@ -73,28 +73,43 @@ class MinimumDataCheck:
     message: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "positives": self.positives,
-                "negatives": self.negatives, "message": self.message}
+        return {
+            "passed": self.passed,
+            "positives": self.positives,
+            "negatives": self.negatives,
+            "message": self.message,
+        }
 
 
-def minimum_data_check(train_rows: pd.DataFrame, min_positives: int,
-                       min_negatives: int) -> MinimumDataCheck:
+def minimum_data_check(
+    train_rows: pd.DataFrame, min_positives: int, min_negatives: int
+) -> MinimumDataCheck:
     """As Dynamics 365 and Salesforce do: too few examples of either outcome, no model."""
     positives = int(train_rows["won_any"].sum())
     negatives = int(len(train_rows) - positives)
     missing = []
     if positives < min_positives:
-        missing.append(f"{min_positives - positives} more customers who bought in the horizon "
-                       f"(have {positives}, need {min_positives})")
+        missing.append(
+            f"{min_positives - positives} more customers who bought in the horizon "
+            f"(have {positives}, need {min_positives})"
+        )
     if negatives < min_negatives:
-        missing.append(f"{min_negatives - negatives} more customers who did not "
-                       f"(have {negatives}, need {min_negatives})")
+        missing.append(
+            f"{min_negatives - negatives} more customers who did not "
+            f"(have {negatives}, need {min_negatives})"
+        )
     if missing:
-        return MinimumDataCheck(False, positives, negatives,
-                                "Not enough training data: " + "; ".join(missing)
-                                + ". Tiers come from the rules scorecard until then.")
-    return MinimumDataCheck(True, positives, negatives,
-                            f"{positives} positive and {negatives} negative examples")
+        return MinimumDataCheck(
+            False,
+            positives,
+            negatives,
+            "Not enough training data: "
+            + "; ".join(missing)
+            + ". Tiers come from the rules scorecard until then.",
+        )
+    return MinimumDataCheck(
+        True, positives, negatives, f"{positives} positive and {negatives} negative examples"
+    )
 
 
 @dataclass
@@ -117,9 +132,14 @@ class TrainedModels:
         return self.propensity is None
 
 
-def _fit_ltv(params: TrainParams, propensity: PropensityModel, train: pd.DataFrame,
-             valid: pd.DataFrame, test: pd.DataFrame, features: list[str]
-             ) -> tuple[TweedieLTV | HurdleLTV, str, dict[str, dict[str, float]]]:
+def _fit_ltv(
+    params: TrainParams,
+    propensity: PropensityModel,
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    test: pd.DataFrame,
+    features: list[str],
+) -> tuple[TweedieLTV | HurdleLTV, str, dict[str, dict[str, float]]]:
     """Fit both LTV models and report both on the held-out slice. The default is chosen on
     the validation slice (or configured), so the held-out outcome decides nothing."""
     candidates = {
@@ -136,28 +156,40 @@ def _fit_ltv(params: TrainParams, propensity: PropensityModel, train: pd.DataFra
         kind = params.ltv_default
     else:
         kind = (min if lower_is_better else max)(
-            on_valid, key=lambda k: on_valid[k][params.ltv_select_by])
+            on_valid, key=lambda k: on_valid[k][params.ltv_select_by]
+        )
     return candidates[kind], kind, comparison
 
 
-def train_models(model_input: pd.DataFrame, split: TimeSplit, params: TrainParams,
-                 previous_segments: SegmentModel | None = None,
-                 opportunity: PropensityModel | None = None) -> TrainedModels:
+def train_models(
+    model_input: pd.DataFrame,
+    split: TimeSplit,
+    params: TrainParams,
+    previous_segments: SegmentModel | None = None,
+    opportunity: PropensityModel | None = None,
+) -> TrainedModels:
     """Segments always; propensity and LTV only when the minimum data check passes."""
     features = model_columns(model_input, params.exclude_features)
     train, valid, test = (rows_at(model_input, c) for c in (split.train, split.valid, split.test))
     latest = rows_at(model_input, [max(split.train + split.valid)])
-    segments = SegmentModel(params.segment_k_range, seed=params.seed).fit(
-        latest, previous_segments)
+    segments = SegmentModel(params.segment_k_range, seed=params.seed).fit(latest, previous_segments)
     check = minimum_data_check(train, params.min_positives, params.min_negatives)
-    models = TrainedModels(split=split, check=check, features=features, segments=segments,
-                           opportunity=opportunity, example=test[features].head(5))
+    models = TrainedModels(
+        split=split,
+        check=check,
+        features=features,
+        segments=segments,
+        opportunity=opportunity,
+        example=test[features].head(5),
+    )
     if not check.passed:
         return models
     models.propensity = PropensityModel(params.lgbm, params.calibration, seed=params.seed).fit(
-        train[features], train["won_any"], valid[features], valid["won_any"])
+        train[features], train["won_any"], valid[features], valid["won_any"]
+    )
     models.ltv, models.ltv_kind, models.ltv_comparison = _fit_ltv(
-        params, models.propensity, train, valid, test, features)
+        params, models.propensity, train, valid, test, features
+    )
     return models
 
 
@@ -176,8 +208,9 @@ def baseline_scores(rows: pd.DataFrame, params: TrainParams) -> pd.DataFrame:
     return scores
 
 
-def baseline_predictions(method: str, valid: pd.DataFrame, valid_score: pd.Series,
-                         rows: pd.DataFrame, score: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def baseline_predictions(
+    method: str, valid: pd.DataFrame, valid_score: pd.Series, rows: pd.DataFrame, score: pd.Series
+) -> tuple[np.ndarray, np.ndarray]:
     """A baseline's P(win) and expected revenue for `rows`. BG/NBD has its own; a revenue
     baseline is its own revenue forecast; scores are mapped on the validation slice."""
     if method == "bgnbd":
@@ -187,8 +220,12 @@ def baseline_predictions(method: str, valid: pd.DataFrame, valid_score: pd.Serie
     return mapper.probability(score), expected
 
 
-def predictions_at(models: TrainedModels, model_input: pd.DataFrame, params: TrainParams,
-                   cutoffs: list[pd.Timestamp]) -> pd.DataFrame:
+def predictions_at(
+    models: TrainedModels,
+    model_input: pd.DataFrame,
+    params: TrainParams,
+    cutoffs: list[pd.Timestamp],
+) -> pd.DataFrame:
     """Per customer at `cutoffs`: each method's P(win) (`p_<method>`) and expected revenue
     (`value_<method>`), with the outcomes. Baselines are mapped on the validation slice."""
     valid = rows_at(model_input, models.split.valid)
@@ -201,7 +238,8 @@ def predictions_at(models: TrainedModels, model_input: pd.DataFrame, params: Tra
     valid_scores, scores = baseline_scores(valid, params), baseline_scores(rows, params)
     for method in scores.columns:
         out[f"p_{method}"], out[f"value_{method}"] = baseline_predictions(
-            method, valid, valid_scores[method], rows, scores[method])
+            method, valid, valid_scores[method], rows, scores[method]
+        )
     return out
 
 
@@ -213,21 +251,27 @@ def score_methods(predictions: pd.DataFrame) -> pd.DataFrame:
     """Probability and revenue metrics of every method in a predictions frame."""
     won = predictions["won_any"].to_numpy()
     revenue = predictions["won_revenue"].to_numpy()
-    return pd.DataFrame([
-        {"method": m, **classification_metrics(won, predictions[f"p_{m}"].to_numpy()),
-         **revenue_metrics(revenue, predictions[f"value_{m}"].to_numpy())}
-        for m in methods_in(predictions)
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "method": m,
+                **classification_metrics(won, predictions[f"p_{m}"].to_numpy()),
+                **revenue_metrics(revenue, predictions[f"value_{m}"].to_numpy()),
+            }
+            for m in methods_in(predictions)
+        ]
+    )
 
 
-def evaluate(models: TrainedModels, model_input: pd.DataFrame,
-             params: TrainParams) -> pd.DataFrame:
+def evaluate(models: TrainedModels, model_input: pd.DataFrame, params: TrainParams) -> pd.DataFrame:
     """Held-out metrics of the model and every baseline, side by side (one row per method)."""
     table = score_methods(predictions_at(models, model_input, params, models.split.test))
     if models.rules_only:
         return table
     test = rows_at(model_input, models.split.test)
     uncalibrated = models.propensity.predict_uncalibrated(test[models.features])
-    extra = {"method": "model_uncalibrated",
-             **classification_metrics(test["won_any"].to_numpy(), uncalibrated)}
+    extra = {
+        "method": "model_uncalibrated",
+        **classification_metrics(test["won_any"].to_numpy(), uncalibrated),
+    }
     return pd.concat([table, pd.DataFrame([extra])], ignore_index=True)

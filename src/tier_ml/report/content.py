@@ -15,48 +15,96 @@ from tier_ml.tiering import ACTIONS, TIERS
 
 WORDS = {
     "en": {
-        "title": "Customer tiers", "as_of": "as of", "headline": "Headline",
-        "customers": "customers", "expected_revenue": "expected revenue",
-        "changes": "changes since the last run", "up": "moved up", "down": "moved down",
-        "new": "new", "tiers": "What the tiers mean", "drivers": "What drives the tiers",
-        "act_now": "Act now", "top_accounts": "Top A accounts", "movers": "Biggest movers",
-        "accuracy": "How accurate were past tiers", "health": "Data health",
-        "customer": "Customer", "tier": "Tier", "p_win": "Win probability",
-        "value": "Expected value", "reasons": "Why", "owner": "Owner",
-        "method": "Method", "win_rate": "Realised win rate", "capture": "Revenue share",
-        "lift": "Lift", "predicted": "Predicted win rate",
-        "quarantined": "rows set aside at ingest", "cold_start": "customers with no history yet",
+        "title": "Customer tiers",
+        "as_of": "as of",
+        "headline": "Headline",
+        "customers": "customers",
+        "expected_revenue": "expected revenue",
+        "changes": "changes since the last run",
+        "up": "moved up",
+        "down": "moved down",
+        "new": "new",
+        "tiers": "What the tiers mean",
+        "drivers": "What drives the tiers",
+        "act_now": "Act now",
+        "top_accounts": "Top A accounts",
+        "movers": "Biggest movers",
+        "accuracy": "How accurate were past tiers",
+        "health": "Data health",
+        "customer": "Customer",
+        "tier": "Tier",
+        "p_win": "Win probability",
+        "value": "Expected value",
+        "reasons": "Why",
+        "owner": "Owner",
+        "method": "Method",
+        "win_rate": "Realised win rate",
+        "capture": "Revenue share",
+        "lift": "Lift",
+        "predicted": "Predicted win rate",
+        "quarantined": "rows set aside at ingest",
+        "cold_start": "customers with no history yet",
         "rules_only": "Not enough data for a model: tiers come from the rules scorecard.",
-        "no_backtest": "No backtest has been run yet.", "from": "from",
+        "no_backtest": "No backtest has been run yet.",
+        "from": "from",
         "tier_meaning": {
             "A": "Highest expected value: the accounts most likely to close soon and big.",
             "B": "Strong prospects worth a planned push this quarter.",
             "C": "Lower value now; keep warm with light-touch nurturing.",
             "D": "Little expected in the horizon; do not spend selling time now.",
         },
-        "raises": "raises", "lowers": "lowers", "pts": "pts",
-        "gate": "Model promotion", "promoted": "promoted", "kept": "kept the champion",
+        "raises": "raises",
+        "lowers": "lowers",
+        "pts": "pts",
+        "gate": "Model promotion",
+        "promoted": "promoted",
+        "kept": "kept the champion",
     },
     "zh": {
-        "title": "客户分级", "as_of": "截至", "headline": "概览", "customers": "客户数",
-        "expected_revenue": "预期收入", "changes": "与上次相比的变化", "up": "上调",
-        "down": "下调", "new": "新增", "tiers": "各级别含义", "drivers": "分级的主要因素",
-        "act_now": "立即行动", "top_accounts": "A 级重点客户", "movers": "变化最大的客户",
-        "accuracy": "历史分级的准确度", "health": "数据健康", "customer": "客户",
-        "tier": "级别", "p_win": "成交概率", "value": "预期价值", "reasons": "原因",
-        "owner": "负责人", "method": "方法", "win_rate": "实际成交率", "capture": "收入占比",
-        "lift": "提升倍数", "predicted": "预测成交率", "quarantined": "导入时隔离的记录",
+        "title": "客户分级",
+        "as_of": "截至",
+        "headline": "概览",
+        "customers": "客户数",
+        "expected_revenue": "预期收入",
+        "changes": "与上次相比的变化",
+        "up": "上调",
+        "down": "下调",
+        "new": "新增",
+        "tiers": "各级别含义",
+        "drivers": "分级的主要因素",
+        "act_now": "立即行动",
+        "top_accounts": "A 级重点客户",
+        "movers": "变化最大的客户",
+        "accuracy": "历史分级的准确度",
+        "health": "数据健康",
+        "customer": "客户",
+        "tier": "级别",
+        "p_win": "成交概率",
+        "value": "预期价值",
+        "reasons": "原因",
+        "owner": "负责人",
+        "method": "方法",
+        "win_rate": "实际成交率",
+        "capture": "收入占比",
+        "lift": "提升倍数",
+        "predicted": "预测成交率",
+        "quarantined": "导入时隔离的记录",
         "cold_start": "尚无历史的客户",
         "rules_only": "数据不足以训练模型：分级来自规则评分卡。",
-        "no_backtest": "尚未运行回测。", "from": "从",
+        "no_backtest": "尚未运行回测。",
+        "from": "从",
         "tier_meaning": {
             "A": "预期价值最高：最可能尽快大额成交的客户。",
             "B": "值得本季度重点推进的潜在客户。",
             "C": "当前价值较低，以轻量方式持续培育。",
             "D": "预期期内收益很少，暂不投入销售时间。",
         },
-        "raises": "提升", "lowers": "降低", "pts": "个百分点",
-        "gate": "模型晋升", "promoted": "已晋升", "kept": "保留现有冠军模型",
+        "raises": "提升",
+        "lowers": "降低",
+        "pts": "个百分点",
+        "gate": "模型晋升",
+        "promoted": "已晋升",
+        "kept": "保留现有冠军模型",
     },
 }
 
@@ -95,11 +143,14 @@ def latest_run(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.Timestamp]:
 
 def headline(scores: pd.DataFrame) -> list[dict[str, Any]]:
     """Customers and expected revenue per tier."""
-    grouped = scores.groupby("tier").agg(customers=("customer_id", "size"),
-                                         expected_value=("expected_value", "sum"))
+    grouped = scores.groupby("tier").agg(
+        customers=("customer_id", "size"), expected_value=("expected_value", "sum")
+    )
     grouped = grouped.reindex(list(TIERS), fill_value=0)
-    return [{"tier": t, "customers": int(r["customers"]),
-             "expected_value": float(r["expected_value"])} for t, r in grouped.iterrows()]
+    return [
+        {"tier": t, "customers": int(r["customers"]), "expected_value": float(r["expected_value"])}
+        for t, r in grouped.iterrows()
+    ]
 
 
 def changes(scores: pd.DataFrame) -> dict[str, int]:
@@ -107,30 +158,38 @@ def changes(scores: pd.DataFrame) -> dict[str, int]:
     return {k: int(counts.get(k, 0)) for k in ("up", "down", "same", "new")}
 
 
-def drivers_by_tier(scores: pd.DataFrame, reasons: pd.DataFrame, labels: dict[str, str],
-                    top: int = 4) -> dict[str, list[dict[str, Any]]]:
+def drivers_by_tier(
+    scores: pd.DataFrame, reasons: pd.DataFrame, labels: dict[str, str], top: int = 4
+) -> dict[str, list[dict[str, Any]]]:
     """Per tier, the features that move the win probability most on average, in words."""
     merged = reasons.merge(scores[["customer_id", "tier"]], on="customer_id")
     out = {}
     for tier, group in merged.groupby("tier"):
         size = scores["tier"].eq(tier).sum()
-        mean = (group.groupby("feature")["contribution"].sum() / max(size, 1))
+        mean = group.groupby("feature")["contribution"].sum() / max(size, 1)
         strongest = mean.reindex(mean.abs().sort_values(ascending=False).index).head(top)
-        out[tier] = [{"feature": labels.get(f, f.replace("_", " ")), "points": 100 * float(v)}
-                     for f, v in strongest.items()]
+        out[tier] = [
+            {"feature": labels.get(f, f.replace("_", " ")), "points": 100 * float(v)}
+            for f, v in strongest.items()
+        ]
     return out
 
 
 def account_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
     reasons = ["reason_1", "reason_2", "reason_3"]
-    return [{"customer_id": r["customer_id"], "tier": r["tier"],
-             "previous_tier": r["previous_tier"] if isinstance(r["previous_tier"], str) else "",
-             "p_win": None if pd.isna(r["p_win"]) else float(r["p_win"]),
-             "expected_value": float(r["expected_value"]),
-             "owner": r["owner"] if isinstance(r["owner"], str) else "",
-             "reasons": [r[c] for c in reasons if isinstance(r[c], str)],
-             "risks": [r[c] for c in ("risk_1", "risk_2") if isinstance(r[c], str)]}
-            for _, r in rows.iterrows()]
+    return [
+        {
+            "customer_id": r["customer_id"],
+            "tier": r["tier"],
+            "previous_tier": r["previous_tier"] if isinstance(r["previous_tier"], str) else "",
+            "p_win": None if pd.isna(r["p_win"]) else float(r["p_win"]),
+            "expected_value": float(r["expected_value"]),
+            "owner": r["owner"] if isinstance(r["owner"], str) else "",
+            "reasons": [r[c] for c in reasons if isinstance(r[c], str)],
+            "risks": [r[c] for c in ("risk_1", "risk_2") if isinstance(r[c], str)],
+        }
+        for _, r in rows.iterrows()
+    ]
 
 
 def accuracy_rows(tier_table: pd.DataFrame) -> tuple[list[dict[str, Any]], str | None]:
@@ -140,42 +199,81 @@ def accuracy_rows(tier_table: pd.DataFrame) -> tuple[list[dict[str, Any]], str |
     origin = tier_table["origin"].max()
     latest = tier_table[tier_table["origin"] == origin]
     order = {"model": 0, "scorecard": 1, "rfm": 2, "last_period_revenue": 3, "bgnbd": 4}
-    latest = latest.sort_values(["method", "tier"], key=lambda s: s.map(order)
-                                if s.name == "method" else s)
-    rows = [{k: (None if pd.isna(v) else v) for k, v in r.items()}
-            for r in latest[["method", "tier", "customers", "realised_win_rate",
-                             "mean_predicted_p_win", "revenue_share", "lift"]]
-            .to_dict(orient="records")]
+    latest = latest.sort_values(
+        ["method", "tier"], key=lambda s: s.map(order) if s.name == "method" else s
+    )
+    rows = [
+        {k: (None if pd.isna(v) else v) for k, v in r.items()}
+        for r in latest[
+            [
+                "method",
+                "tier",
+                "customers",
+                "realised_win_rate",
+                "mean_predicted_p_win",
+                "revenue_share",
+                "lift",
+            ]
+        ].to_dict(orient="records")
+    ]
     return rows, pd.Timestamp(origin).date().isoformat()
 
 
-def build_content(history: pd.DataFrame, reasons: pd.DataFrame, tier_table: pd.DataFrame,
-                  quarantine: pd.DataFrame, labels: dict[str, str], language: str,
-                  top_accounts: int, movers: int, gate: dict[str, Any] | None,
-                  images: dict[str, str]) -> ReportContent:
+def build_content(
+    history: pd.DataFrame,
+    reasons: pd.DataFrame,
+    tier_table: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    labels: dict[str, str],
+    language: str,
+    top_accounts: int,
+    movers: int,
+    gate: dict[str, Any] | None,
+    images: dict[str, str],
+) -> ReportContent:
     words = WORDS[language]
     scores, as_of = latest_run(history)
     run_reasons = reasons[reasons["as_of"] == as_of] if len(reasons) else reasons
     a_accounts = scores[scores["tier"] == "A"].nlargest(top_accounts, "expected_value")
     moved = scores[scores["tier_change"].isin(["up", "down"])]
     rank = {t: i for i, t in enumerate(TIERS)}
-    jump = (moved["tier"].astype("object").map(rank).astype(float)
-            - moved["previous_tier"].astype("object").map(rank).astype(float)).abs()
+    jump = (
+        moved["tier"].astype("object").map(rank).astype(float)
+        - moved["previous_tier"].astype("object").map(rank).astype(float)
+    ).abs()
     moved = moved.assign(size=jump).sort_values(["size", "expected_value"], ascending=False)
     accuracy, origin = accuracy_rows(tier_table)
-    by_reason = (quarantine.groupby(["table", "reason"]).size().rename("rows").reset_index()
-                 .to_dict(orient="records") if len(quarantine) else [])
+    by_reason = (
+        quarantine.groupby(["table", "reason"])
+        .size()
+        .rename("rows")
+        .reset_index()
+        .to_dict(orient="records")
+        if len(quarantine)
+        else []
+    )
     return ReportContent(
-        language=language, words=words, as_of=pd.Timestamp(as_of).date().isoformat(),
-        headline=headline(scores), changes=changes(scores),
-        tiers=[{"tier": t, "action": ACTIONS[language][t], "meaning": words["tier_meaning"][t]}
-               for t in TIERS],
+        language=language,
+        words=words,
+        as_of=pd.Timestamp(as_of).date().isoformat(),
+        headline=headline(scores),
+        changes=changes(scores),
+        tiers=[
+            {"tier": t, "action": ACTIONS[language][t], "meaning": words["tier_meaning"][t]}
+            for t in TIERS
+        ],
         drivers=drivers_by_tier(scores, run_reasons, labels) if len(run_reasons) else {},
-        top_accounts=account_rows(a_accounts), movers=account_rows(moved.head(movers)),
-        accuracy=accuracy, accuracy_origin=origin,
-        health={"quarantined": int(len(quarantine)), "quarantine_by_reason": by_reason,
-                "cold_start": int(scores["cold_start"].sum()),
-                "rules_only": bool((scores["source"] == "rules").all()),
-                "customers": int(len(scores))},
-        images=images, gate=gate,
+        top_accounts=account_rows(a_accounts),
+        movers=account_rows(moved.head(movers)),
+        accuracy=accuracy,
+        accuracy_origin=origin,
+        health={
+            "quarantined": int(len(quarantine)),
+            "quarantine_by_reason": by_reason,
+            "cold_start": int(scores["cold_start"].sum()),
+            "rules_only": bool((scores["source"] == "rules").all()),
+            "customers": int(len(scores)),
+        },
+        images=images,
+        gate=gate,
     )

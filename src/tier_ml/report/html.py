@@ -8,6 +8,7 @@ import jinja2
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from tier_ml.report.content import ReportContent
 from tier_ml.tiering import ACTIONS
@@ -28,9 +29,11 @@ def _thousands(value: int | float) -> str:
 
 
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                             autoescape=jinja2.select_autoescape(["html", "j2"]),
-                             undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters.update(money=_money, percent=_percent, thousands=_thousands)
     return env
 
@@ -48,6 +51,7 @@ def value_figure(headline: list[dict]) -> Figure:
     colours = {"A": "#1b7837", "B": "#7fbf7b", "C": "#bdbdbd", "D": "#8c8c8c"}
     ax.barh(tiers[::-1], values[::-1], color=[colours[t] for t in tiers[::-1]])
     ax.set_xlabel("expected revenue in the horizon")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
     fig.tight_layout()

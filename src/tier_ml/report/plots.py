@@ -38,8 +38,7 @@ def lift_figure(table: pd.DataFrame, method: str = "model") -> Figure:
     pivot = rows.pivot(index="origin", columns="tier", values="lift").sort_index()
     fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
     pivot.index = [pd.Timestamp(o).date().isoformat() for o in pivot.index]
-    pivot.plot.bar(ax=ax, color=[TIER_COLOURS.get(t, "#555555") for t in pivot.columns],
-                   width=0.8)
+    pivot.plot.bar(ax=ax, color=[TIER_COLOURS.get(t, "#555555") for t in pivot.columns], width=0.8)
     ax.axhline(1.0, color="#333333", linewidth=0.8, linestyle="--")
     ax.set_ylabel("lift over the overall win rate")
     ax.set_xlabel("origin")
@@ -57,8 +56,13 @@ def calibration_by_tier_figure(table: pd.DataFrame, method: str = "model") -> Fi
     fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=100)
     ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1)
     for tier, group in rows.groupby("tier"):
-        ax.scatter(group["mean_predicted_p_win"], group["realised_win_rate"],
-                   color=TIER_COLOURS.get(tier, "#555555"), label=tier, edgecolor="#333333")
+        ax.scatter(
+            group["mean_predicted_p_win"],
+            group["realised_win_rate"],
+            color=TIER_COLOURS.get(tier, "#555555"),
+            label=tier,
+            edgecolor="#333333",
+        )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("mean predicted win probability")
@@ -72,8 +76,7 @@ def calibration_by_tier_figure(table: pd.DataFrame, method: str = "model") -> Fi
 
 def migration_figure(migration: pd.DataFrame) -> Figure:
     """Share of each tier's customers found in each tier at the next origin."""
-    counts = migration.groupby(["from_tier", "to_tier"])["customers"].sum().unstack(
-        fill_value=0)
+    counts = migration.groupby(["from_tier", "to_tier"])["customers"].sum().unstack(fill_value=0)
     shares = counts.div(counts.sum(axis=1), axis=0)
     fig, ax = plt.subplots(figsize=(4.5, 4), dpi=100)
     image = ax.imshow(shares.to_numpy(), cmap="Greens", vmin=0, vmax=1)
@@ -82,8 +85,15 @@ def migration_figure(migration: pd.DataFrame) -> Figure:
     for i in range(shares.shape[0]):
         for j in range(shares.shape[1]):
             value = shares.iat[i, j]
-            ax.text(j, i, f"{value:.0%}", ha="center", va="center",
-                    color="white" if value > 0.6 else "black", fontsize=9)
+            ax.text(
+                j,
+                i,
+                f"{value:.0%}",
+                ha="center",
+                va="center",
+                color="white" if value > 0.6 else "black",
+                fontsize=9,
+            )
     ax.set_xlabel("tier at the next origin")
     ax.set_ylabel("tier at this origin")
     ax.set_title("Tier migration")

@@ -75,8 +75,9 @@ def cdnow_source(params: Mapping[str, Any]) -> SourceTables:
     customers = pd.DataFrame({"customer_id": first.index, "created_at": first.to_numpy()})
     deals = pd.DataFrame(
         {
-            "deal_id": orders["customer_id"] + "-" + pd.Series(
-                np.arange(len(orders)), dtype="int64").astype("str"),
+            "deal_id": orders["customer_id"]
+            + "-"
+            + pd.Series(np.arange(len(orders)), dtype="int64").astype("str"),
             "customer_id": orders["customer_id"],
             "created_at": orders["date"],
             "closed_at": orders["date"],
@@ -98,6 +99,7 @@ MAVEN_STATUS = {"Won": "won", "Lost": "lost", "Engaging": "open", "Prospecting":
 
 def _maven_amounts(pipeline: pd.DataFrame, products: pd.DataFrame) -> pd.Series:
     """Open deals carry no close value: their amount is the product's list price."""
+
     def key(values: pd.Series) -> pd.Series:
         return values.str.casefold().str.replace(" ", "", regex=False)
 
@@ -110,9 +112,14 @@ def maven_crm_source(params: Mapping[str, Any]) -> SourceTables:
     """Maven Analytics CRM: accounts, opportunities (Engaging/Prospecting are open deals)."""
     folder = Path(params["folder"])
     accounts = read_raw_table(
-        "customers", folder / "accounts.csv",
-        {"customer_id": "account", "industry": "sector", "annual_revenue": "revenue",
-         "region": "office_location"},
+        "customers",
+        folder / "accounts.csv",
+        {
+            "customer_id": "account",
+            "industry": "sector",
+            "annual_revenue": "revenue",
+            "region": "office_location",
+        },
     )
     pipeline = read_raw_table("deals", folder / "sales_pipeline.csv")
     products = pd.read_csv(folder / "products.csv", dtype="str")
@@ -137,8 +144,11 @@ def maven_crm_source(params: Mapping[str, Any]) -> SourceTables:
         accounts,
         RawTable("deals", pipeline.source_file, deals),
         None,
-        _options(params, status_map=MAVEN_STATUS,
-                 numeric_attributes=("employees", "annual_revenue", "year_established")),
+        _options(
+            params,
+            status_map=MAVEN_STATUS,
+            numeric_attributes=("employees", "annual_revenue", "year_established"),
+        ),
     )
 
 
@@ -150,11 +160,13 @@ SOURCES: dict[str, Callable[[Mapping[str, Any]], SourceTables]] = {
 }
 
 
-def load_source(source: str, params: Mapping[str, Any], today: pd.Timestamp | None = None
-                ) -> CRMTables:
+def load_source(
+    source: str, params: Mapping[str, Any], today: pd.Timestamp | None = None
+) -> CRMTables:
     """Read the chosen source and enforce the contract on it."""
     if source not in SOURCES:
         raise ValueError(f"ingest.source is '{source}'; choose one of {sorted(SOURCES)}")
     tables = SOURCES[source](params)
-    return enforce_contract(tables.customers, tables.deals, tables.activities, tables.options,
-                            today=today)
+    return enforce_contract(
+        tables.customers, tables.deals, tables.activities, tables.options, today=today
+    )

@@ -42,7 +42,11 @@ def read_raw_table(
     else:
         try:
             frame = pd.read_csv(
-                path, sep=csv.sep, encoding=csv.encoding, dtype="str", keep_default_na=False,
+                path,
+                sep=csv.sep,
+                encoding=csv.encoding,
+                dtype="str",
+                keep_default_na=False,
                 na_values=[""],
             )
         except pd.errors.EmptyDataError:

@@ -15,8 +15,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-INDUSTRIES = ("Software", "Manufacturing", "Retail", "Healthcare", "Financial Services",
-              "Education", "Logistics")
+INDUSTRIES = (
+    "Software",
+    "Manufacturing",
+    "Retail",
+    "Healthcare",
+    "Financial Services",
+    "Education",
+    "Logistics",
+)
 INDUSTRY_RATE = np.array([1.3, 1.0, 0.8, 1.1, 1.2, 0.6, 0.9])
 REGIONS = ("North America", "EMEA", "APAC", "LATAM")
 PRODUCTS = ("Core", "Analytics", "Support", "Enterprise")
@@ -30,7 +37,8 @@ ACTIVITY_TYPES = tuple(sorted(set(DEAL_ACTIVITY_TYPES + BACKGROUND_TYPES)))
 
 @dataclass(frozen=True)
 class SyntheticSpec:
-    """Size and shape of the synthetic CRM. Defaults give about 6 deals and 12 activities per customer (20 M rows at 1 M customers)."""
+    """Size and shape of the synthetic CRM. The defaults give about 6 deals and 14 activities
+    per customer: some 20 M rows at 1 M customers."""
 
     n_customers: int = 5_000
     end_date: str = "2025-12-31"
@@ -116,7 +124,8 @@ def _customer_table(rng, c: dict, spec: SyntheticSpec, start: pd.Timestamp) -> p
 
 def _deal_events(rng, c: dict, spec: SyntheticSpec, start: pd.Timestamp) -> dict:
     rate = (
-        spec.deals_per_customer_year / 365.0
+        spec.deals_per_customer_year
+        / 365.0
         * np.exp(0.7 * c["quality"] - 0.245)
         * (0.7 + 0.1 * np.log10(c["employees"]))
         * INDUSTRY_RATE[c["industry"]]
@@ -131,18 +140,26 @@ def _deal_events(rng, c: dict, spec: SyntheticSpec, start: pd.Timestamp) -> dict
     product = rng.choice(len(PRODUCTS), size=who.size, p=[0.45, 0.25, 0.2, 0.1])
     amount = np.round(
         np.exp(rng.normal(6.8 + 0.35 * np.log(c["employees"][who]) + 0.2 * q, 0.7))
-        * PRODUCT_PRICE[product], 2,
+        * PRODUCT_PRICE[product],
+        2,
     )
     cycle = np.exp(rng.normal(np.log(40), 0.7, who.size))
     owner_skill = rng.normal(0, 0.3, spec.n_owners)[c["owner"][who]]
     p_win = 1 / (1 + np.exp(-(-0.5 + 1.1 * q + owner_skill - 0.15 * (product == 3))))
     won = rng.random(who.size) < p_win
-    return {"who": who, "day": day, "cycle": cycle, "won": won, "amount": amount,
-            "product": product}
+    return {
+        "who": who,
+        "day": day,
+        "cycle": cycle,
+        "won": won,
+        "amount": amount,
+        "product": product,
+    }
 
 
-def _deal_table(d: dict, customer_ids: pd.Series, owners: pd.Series, span: float,
-                start: pd.Timestamp) -> pd.DataFrame:
+def _deal_table(
+    d: dict, customer_ids: pd.Series, owners: pd.Series, span: float, start: pd.Timestamp
+) -> pd.DataFrame:
     close_day = d["day"] + d["cycle"]
     closed = close_day <= span
     status = np.where(~closed, "open", np.where(d["won"], "won", "lost"))
@@ -162,16 +179,23 @@ def _deal_table(d: dict, customer_ids: pd.Series, owners: pd.Series, span: float
     )
 
 
-def _activity_table(rng, c: dict, d: dict, spec: SyntheticSpec, span: float,
-                    start: pd.Timestamp, customer_ids: pd.Series) -> pd.DataFrame:
+def _activity_table(
+    rng,
+    c: dict,
+    d: dict,
+    spec: SyntheticSpec,
+    span: float,
+    start: pd.Timestamp,
+    customer_ids: pd.Series,
+) -> pd.DataFrame:
     per_deal = rng.poisson(spec.activities_per_deal * np.where(d["won"], 2.5, 0.5))
     deal_of = np.repeat(np.arange(d["who"].size), per_deal)
     # A buyer's engagement peaks in the weeks before it signs; a lost deal's is spread thin
     # from a month before it was opened until it closed.
     close_day = d["day"][deal_of] + d["cycle"][deal_of]
     lead_in = 30.0
-    spread = d["day"][deal_of] - lead_in + rng.random(deal_of.size) * (
-        d["cycle"][deal_of] + lead_in
+    spread = (
+        d["day"][deal_of] - lead_in + rng.random(deal_of.size) * (d["cycle"][deal_of] + lead_in)
     )
     peak = close_day - np.minimum(rng.exponential(20.0, deal_of.size), d["cycle"][deal_of])
     deal_day = np.where(d["won"][deal_of], peak, spread)
@@ -189,15 +213,18 @@ def _activity_table(rng, c: dict, d: dict, spec: SyntheticSpec, span: float,
 
     who = np.concatenate([d["who"][deal_of], bg_of])
     day = np.concatenate([deal_day, bg_day])
-    kind = np.concatenate([_type_codes(DEAL_ACTIVITY_TYPES)[deal_type],
-                           _type_codes(BACKGROUND_TYPES)[bg_type]])
+    kind = np.concatenate(
+        [_type_codes(DEAL_ACTIVITY_TYPES)[deal_type], _type_codes(BACKGROUND_TYPES)[bg_type]]
+    )
     inside = np.flatnonzero((day >= 0) & (day <= span))
     inside = inside[np.argsort(day[inside], kind="stable")]
     return pd.DataFrame(
         {
             "customer_id": customer_ids.take(who[inside]).to_numpy(),
             "occurred_at": _stamp(start, day[inside]),
-            "type": pd.Categorical.from_codes(kind[inside], categories=ACTIVITY_TYPES).astype("str"),
+            "type": pd.Categorical.from_codes(kind[inside], categories=ACTIVITY_TYPES).astype(
+                "str"
+            ),
         }
     )
 

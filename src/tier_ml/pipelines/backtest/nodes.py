@@ -34,32 +34,50 @@ logger = logging.getLogger(__name__)
 def backtest_origins(spec: Any, data_end: pd.Timestamp, horizon_days: int) -> list[pd.Timestamp]:
     """Origins from a list or start/end/step; each must have complete outcomes."""
     if isinstance(spec, dict):
-        origins = list(pd.date_range(spec["start"], spec["end"],
-                                     freq=pd.DateOffset(months=int(spec["step_months"]))))
+        origins = list(
+            pd.date_range(
+                spec["start"], spec["end"], freq=pd.DateOffset(months=int(spec["step_months"]))
+            )
+        )
     else:
         origins = [pd.Timestamp(o) for o in spec]
-    late = [o.date().isoformat() for o in origins
-            if o + pd.Timedelta(days=horizon_days) > data_end]
+    late = [o.date().isoformat() for o in origins if o + pd.Timedelta(days=horizon_days) > data_end]
     if late:
         raise ValueError(
             f"backtest origins {late} have no complete outcome window: origin + "
-            f"{horizon_days} days is after the data's end {data_end.date()}")
+            f"{horizon_days} days is after the data's end {data_end.date()}"
+        )
     return origins
 
 
-def replay_backtest(customers: pd.DataFrame, deals: pd.DataFrame, activities: pd.DataFrame,
-                    data_profile: dict[str, Any], backtest: dict[str, Any],
-                    features: dict[str, Any], train: dict[str, Any], scoring: dict[str, Any]
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def replay_backtest(
+    customers: pd.DataFrame,
+    deals: pd.DataFrame,
+    activities: pd.DataFrame,
+    data_profile: dict[str, Any],
+    backtest: dict[str, Any],
+    features: dict[str, Any],
+    train: dict[str, Any],
+    scoring: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tiers of the model and every baseline at every origin, with what happened next."""
     feature_params = FeatureParams.from_dict(features)
     params = TrainParams.from_dict(train, feature_params.horizon_days)
-    origins = backtest_origins(backtest["origins"], pd.Timestamp(data_profile["data_end"]),
-                               params.horizon_days)
-    result = run_backtest(customers, deals, activities, origins, feature_params.config, params,
-                          TierPolicy.from_dict(scoring), int(backtest["cutoffs"]),
-                          int(backtest["step_months"]),
-                          use_btyd_features(train["btyd_features"], deals))
+    origins = backtest_origins(
+        backtest["origins"], pd.Timestamp(data_profile["data_end"]), params.horizon_days
+    )
+    result = run_backtest(
+        customers,
+        deals,
+        activities,
+        origins,
+        feature_params.config,
+        params,
+        TierPolicy.from_dict(scoring),
+        int(backtest["cutoffs"]),
+        int(backtest["step_months"]),
+        use_btyd_features(train["btyd_features"], deals),
+    )
     return result.tiers, result.cutoffs_used
 
 
@@ -70,15 +88,23 @@ def overall_metrics(tiers: pd.DataFrame) -> pd.DataFrame:
         won, revenue = group["won_any"].to_numpy(), group["won_revenue"].to_numpy()
         probability = classification_metrics(won, group["p_win"].to_numpy())
         ranking = revenue_metrics(revenue, group["expected_value"].to_numpy())
-        rows.append({"origin": origin, "method": method, "auc": probability["auc"],
-                     "brier": probability["brier"], "ece": probability["ece"],
-                     "spearman": ranking["spearman"],
-                     "normalized_gini": ranking["normalized_gini"]})
+        rows.append(
+            {
+                "origin": origin,
+                "method": method,
+                "auc": probability["auc"],
+                "brier": probability["brier"],
+                "ece": probability["ece"],
+                "spearman": ranking["spearman"],
+                "normalized_gini": ranking["normalized_gini"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def summarise_backtest(tiers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame,
-                                                     pd.DataFrame, dict[str, Any]]:
+def summarise_backtest(
+    tiers: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Tier accuracy, overall metrics with the monotonicity flag, migration and dwell."""
     table = tier_table(tiers)
     overall = overall_metrics(tiers).merge(monotone_tiers(table), on=["origin", "method"])
@@ -88,16 +114,21 @@ def summarise_backtest(tiers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
     dwell = dwell_times(source[["customer_id", "origin", "tier"]])
     mean = overall.groupby("method")[["auc", "normalized_gini", "monotone"]].mean()
     logger.info("Backtest, mean over origins:\n%s", mean.round(4).to_string())
-    metrics = {f"backtest.{method}.{name}": {"value": float(value), "step": 0}
-               for method, row in mean.iterrows() for name, value in row.items()}
+    metrics = {
+        f"backtest.{method}.{name}": {"value": float(value), "step": 0}
+        for method, row in mean.iterrows()
+        for name, value in row.items()
+    }
     return table, overall, migration, dwell, metrics
 
 
-def backtest_figures(table: pd.DataFrame, migration: pd.DataFrame
-                     ) -> tuple[Figure, Figure, Figure]:
+def backtest_figures(table: pd.DataFrame, migration: pd.DataFrame) -> tuple[Figure, Figure, Figure]:
     method = "model" if (table["method"] == "model").any() else "scorecard"
-    return (lift_figure(table, method), calibration_by_tier_figure(table, method),
-            migration_figure(migration))
+    return (
+        lift_figure(table, method),
+        calibration_by_tier_figure(table, method),
+        migration_figure(migration),
+    )
 
 
 def gate_cutoffs(setting: Any, training_summary: dict[str, Any]) -> list[pd.Timestamp]:
@@ -106,11 +137,15 @@ def gate_cutoffs(setting: Any, training_summary: dict[str, Any]) -> list[pd.Time
     return [pd.Timestamp(t) for t in setting]
 
 
-def promotion_gate(candidate_models: dict[str, Any], champion_models: dict[str, Any],
-                   model_input: pd.DataFrame, training_summary: dict[str, Any],
-                   backtest: dict[str, Any], features: dict[str, Any],
-                   scoring: dict[str, Any]
-                   ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def promotion_gate(
+    candidate_models: dict[str, Any],
+    champion_models: dict[str, Any],
+    model_input: pd.DataFrame,
+    training_summary: dict[str, Any],
+    backtest: dict[str, Any],
+    features: dict[str, Any],
+    scoring: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Candidate against champion on the gate cutoffs; `champion` moves only if the
     candidate is not worse beyond the tolerance on the primary metrics."""
     gate = backtest["gate"]
@@ -125,9 +160,14 @@ def promotion_gate(candidate_models: dict[str, Any], champion_models: dict[str, 
         decision = promotion_decision(
             gate_metrics(models_tiers(candidate_models, model_input, cutoffs, policy, horizon)),
             gate_metrics(models_tiers(champion_models, model_input, cutoffs, policy, horizon)),
-            list(gate["primary_metrics"]), float(gate["tolerance"]))
-    logger.info("Promotion gate: %s (%s)", "PROMOTE" if decision["promote"] else "KEEP CHAMPION",
-                decision["reason"])
+            list(gate["primary_metrics"]),
+            float(gate["tolerance"]),
+        )
+    logger.info(
+        "Promotion gate: %s (%s)",
+        "PROMOTE" if decision["promote"] else "KEEP CHAMPION",
+        decision["reason"],
+    )
     metrics = {"gate.promote": {"value": float(decision["promote"]), "step": 0}}
     for side in ("candidate", "champion"):
         for name, value in decision.get(side, {}).items():

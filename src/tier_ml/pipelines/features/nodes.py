@@ -23,12 +23,20 @@ def build_training_features(
     """Features and complete labels at each monthly cutoff T_k (T_k + horizon <= data end)."""
     params = FeatureParams.from_dict(features)
     cutoffs = training_cutoffs(
-        pd.Timestamp(data_profile["data_end"]), params.horizon_days, params.cutoff_count,
+        pd.Timestamp(data_profile["data_end"]),
+        params.horizon_days,
+        params.cutoff_count,
         params.cutoff_step_months,
     )
-    table = build_feature_table(customers, deals, activities, cutoffs, params.horizon_days,
-                                params.config)
-    logger.info("Feature table: %d rows over %d cutoffs (%s to %s), positive rate %.3f",
-                len(table), len(cutoffs), cutoffs[0].date(), cutoffs[-1].date(),
-                table["won_any"].mean())
+    table = build_feature_table(
+        customers, deals, activities, cutoffs, params.horizon_days, params.config
+    )
+    logger.info(
+        "Feature table: %d rows over %d cutoffs (%s to %s), positive rate %.3f",
+        len(table),
+        len(cutoffs),
+        cutoffs[0].date(),
+        cutoffs[-1].date(),
+        table["won_any"].mean(),
+    )
     return table

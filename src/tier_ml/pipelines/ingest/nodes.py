@@ -37,7 +37,10 @@ def ingest_crm(
         logger.warning("Quarantined %d row(s) of %s (see quarantine table)", count, reason)
     logger.info(
         "Ingested %s: %d customers, %d deals, %d activities, data end %s",
-        source, profile["customers"], profile["deals"], profile["activities"],
+        source,
+        profile["customers"],
+        profile["deals"],
+        profile["activities"],
         profile["data_end"],
     )
     return tables.customers, tables.deals, tables.activities, tables.quarantine, profile

@@ -13,21 +13,37 @@ from tier_ml.report.html import render, value_figure
 from tier_ml.report.plots import calibration_by_tier_figure, lift_figure, migration_figure
 
 
-def build_report(score_store: pd.DataFrame, score_reasons: pd.DataFrame,
-                 backtest_tier_table: pd.DataFrame, tier_migration: pd.DataFrame,
-                 quarantine: pd.DataFrame, promotion_record: dict[str, Any],
-                 report: dict[str, Any], features: dict[str, Any]) -> str:
+def build_report(
+    score_store: pd.DataFrame,
+    score_reasons: pd.DataFrame,
+    backtest_tier_table: pd.DataFrame,
+    tier_migration: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    promotion_record: dict[str, Any],
+    report: dict[str, Any],
+    features: dict[str, Any],
+) -> str:
     """The leadership report for the latest scoring run."""
-    labels = {k: s.label for k, s in
-              reason_registry(FeatureParams.from_dict(features).config).items()}
+    labels = {
+        k: s.label for k, s in reason_registry(FeatureParams.from_dict(features).config).items()
+    }
     method = "model" if (backtest_tier_table["method"] == "model").any() else "scorecard"
     images = {
         "lift": figure_data_uri(lift_figure(backtest_tier_table, method)),
         "calibration": figure_data_uri(calibration_by_tier_figure(backtest_tier_table, method)),
         "migration": figure_data_uri(migration_figure(tier_migration)),
     }
-    content = build_content(score_store, score_reasons, backtest_tier_table, quarantine, labels,
-                            report["language"], int(report["top_accounts"]),
-                            int(report["movers"]), promotion_record, images)
+    content = build_content(
+        score_store,
+        score_reasons,
+        backtest_tier_table,
+        quarantine,
+        labels,
+        report["language"],
+        int(report["top_accounts"]),
+        int(report["movers"]),
+        promotion_record,
+        images,
+    )
     content.images["value"] = figure_data_uri(value_figure(content.headline))
     return render(content)

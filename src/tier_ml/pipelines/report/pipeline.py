@@ -8,9 +8,20 @@ from .nodes import build_report
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
-            Node(build_report,
-                 inputs=["score_store", "score_reasons", "backtest_tier_table", "tier_migration",
-                         "quarantine", "promotion_record", "params:report", "params:features"],
-                 outputs="tier_report", name="build_report"),
+            Node(
+                build_report,
+                inputs=[
+                    "score_store",
+                    "score_reasons",
+                    "backtest_tier_table",
+                    "tier_migration",
+                    "quarantine",
+                    "promotion_record",
+                    "params:report",
+                    "params:features",
+                ],
+                outputs="tier_report",
+                name="build_report",
+            ),
         ]
     )

@@ -24,37 +24,63 @@ def _params(train: dict[str, Any], features: dict[str, Any]) -> TrainParams:
     return TrainParams.from_dict(train, FeatureParams.from_dict(features).horizon_days)
 
 
-def build_model_input(feature_table: pd.DataFrame, deals: pd.DataFrame,
-                      features: dict[str, Any], train: dict[str, Any]) -> pd.DataFrame:
+def build_model_input(
+    feature_table: pd.DataFrame,
+    deals: pd.DataFrame,
+    features: dict[str, Any],
+    train: dict[str, Any],
+) -> pd.DataFrame:
     """Features plus other models' outputs, each at a cutoff from the past only:
     expected pipeline value (open-deal scoring) and, for transaction data, BG/NBD."""
     params = _params(train, features)
-    return with_model_outputs(feature_table, deals, params.horizon_days, params.seed,
-                              use_btyd_features(train["btyd_features"], deals))
+    return with_model_outputs(
+        feature_table,
+        deals,
+        params.horizon_days,
+        params.seed,
+        use_btyd_features(train["btyd_features"], deals),
+    )
 
 
-def fit_models(model_input: pd.DataFrame, feature_table: pd.DataFrame, deals: pd.DataFrame,
-               champion_models: dict[str, Any], features: dict[str, Any],
-               train: dict[str, Any]) -> tuple[TrainedModels, dict[str, Any]]:
+def fit_models(
+    model_input: pd.DataFrame,
+    feature_table: pd.DataFrame,
+    deals: pd.DataFrame,
+    champion_models: dict[str, Any],
+    features: dict[str, Any],
+    train: dict[str, Any],
+) -> tuple[TrainedModels, dict[str, Any]]:
     """All models on a purged split; segment ids matched to the champion's segments."""
     params = _params(train, features)
-    split = time_split(sorted(model_input["as_of"].unique()), params.horizon_days,
-                       params.valid_cutoffs, params.test_cutoffs)
+    split = time_split(
+        sorted(model_input["as_of"].unique()),
+        params.horizon_days,
+        params.valid_cutoffs,
+        params.test_cutoffs,
+    )
     opportunity = fit_opportunity_model(
-        opportunity_rows(deals, feature_table, params.horizon_days), params.seed)
-    models = train_models(model_input, split, params, champion_models.get("segments"),
-                          opportunity)
+        opportunity_rows(deals, feature_table, params.horizon_days), params.seed
+    )
+    models = train_models(model_input, split, params, champion_models.get("segments"), opportunity)
     if models.rules_only:
         logger.warning("%s", models.check.message)
-    summary = {"split": split.as_dict(), "minimum_data": models.check.as_dict(),
-               "rules_only": models.rules_only, "ltv_model": models.ltv_kind,
-               "segments": {str(k): v for k, v in models.segments.names_.items()},
-               "features": models.features}
+    summary = {
+        "split": split.as_dict(),
+        "minimum_data": models.check.as_dict(),
+        "rules_only": models.rules_only,
+        "ltv_model": models.ltv_kind,
+        "segments": {str(k): v for k, v in models.segments.names_.items()},
+        "features": models.features,
+    }
     return models, summary
 
 
-def evaluate_models(models: TrainedModels, model_input: pd.DataFrame, features: dict[str, Any],
-                    train: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any], Figure]:
+def evaluate_models(
+    models: TrainedModels,
+    model_input: pd.DataFrame,
+    features: dict[str, Any],
+    train: dict[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any], Figure]:
     """Held-out metrics of models and baselines, as a table, MLflow metrics and a plot."""
     params = _params(train, features)
     table = evaluate(models, model_input, params)
@@ -66,31 +92,49 @@ def evaluate_models(models: TrainedModels, model_input: pd.DataFrame, features: 
         if name != "method" and pd.notna(value)
     }
     for kind, values in models.ltv_comparison.items():
-        metrics.update({f"ltv_{kind}.{k}": {"value": float(v), "step": 0}
-                        for k, v in values.items() if pd.notna(v)})
+        metrics.update(
+            {
+                f"ltv_{kind}.{k}": {"value": float(v), "step": 0}
+                for k, v in values.items()
+                if pd.notna(v)
+            }
+        )
     test = rows_at(model_input, models.split.test)
     curves = {}
     if not models.rules_only:
         x = test[models.features]
-        curves = {"calibrated": reliability_table(test["won_any"].to_numpy(),
-                                                  models.propensity.predict(x)),
-                  "uncalibrated": reliability_table(test["won_any"].to_numpy(),
-                                                    models.propensity.predict_uncalibrated(x))}
+        curves = {
+            "calibrated": reliability_table(
+                test["won_any"].to_numpy(), models.propensity.predict(x)
+            ),
+            "uncalibrated": reliability_table(
+                test["won_any"].to_numpy(), models.propensity.predict_uncalibrated(x)
+            ),
+        }
     figure = reliability_figure(curves, "Win probability: reliability on the held-out slice")
     return table, metrics, figure
 
 
-def models_to_register(models: TrainedModels, feature_table: pd.DataFrame,
-                       deals: pd.DataFrame, features: dict[str, Any]) -> list[ModelToLog]:
+def models_to_register(
+    models: TrainedModels,
+    feature_table: pd.DataFrame,
+    deals: pd.DataFrame,
+    features: dict[str, Any],
+) -> list[ModelToLog]:
     """The models to log and register; none but segments in rules-only mode."""
     example = models.example
     out = [ModelToLog("segments", FittedModel(models.segments), example)]
     if models.opportunity is not None:
         horizon = FeatureParams.from_dict(features).horizon_days
         rows = opportunity_rows(deals, feature_table.tail(2000), horizon)
-        out.append(ModelToLog("opportunity", FittedModel(models.opportunity),
-                              opportunity_matrix(rows).head(5)))
+        out.append(
+            ModelToLog(
+                "opportunity", FittedModel(models.opportunity), opportunity_matrix(rows).head(5)
+            )
+        )
     if not models.rules_only:
-        out += [ModelToLog("propensity", FittedModel(models.propensity), example),
-                ModelToLog("ltv", FittedModel(models.ltv), example)]
+        out += [
+            ModelToLog("propensity", FittedModel(models.propensity), example),
+            ModelToLog("ltv", FittedModel(models.ltv), example),
+        ]
     return out

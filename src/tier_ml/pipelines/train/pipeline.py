@@ -8,20 +8,36 @@ from .nodes import build_model_input, evaluate_models, fit_models, models_to_reg
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
-            Node(build_model_input,
-                 inputs=["feature_table", "deals", "params:features", "params:train"],
-                 outputs="model_input_table", name="build_model_input"),
-            Node(fit_models,
-                 inputs=["model_input_table", "feature_table", "deals", "champion_models",
-                         "params:features", "params:train"],
-                 outputs=["trained_models", "training_summary"], name="fit_models"),
-            Node(evaluate_models,
-                 inputs=["trained_models", "model_input_table", "params:features",
-                         "params:train"],
-                 outputs=["model_metrics", "train_metrics", "reliability_plot"],
-                 name="evaluate_models"),
-            Node(models_to_register,
-                 inputs=["trained_models", "feature_table", "deals", "params:features"],
-                 outputs="candidate_models", name="register_models"),
+            Node(
+                build_model_input,
+                inputs=["feature_table", "deals", "params:features", "params:train"],
+                outputs="model_input_table",
+                name="build_model_input",
+            ),
+            Node(
+                fit_models,
+                inputs=[
+                    "model_input_table",
+                    "feature_table",
+                    "deals",
+                    "champion_models",
+                    "params:features",
+                    "params:train",
+                ],
+                outputs=["trained_models", "training_summary"],
+                name="fit_models",
+            ),
+            Node(
+                evaluate_models,
+                inputs=["trained_models", "model_input_table", "params:features", "params:train"],
+                outputs=["model_metrics", "train_metrics", "reliability_plot"],
+                name="evaluate_models",
+            ),
+            Node(
+                models_to_register,
+                inputs=["trained_models", "feature_table", "deals", "params:features"],
+                outputs="candidate_models",
+                name="register_models",
+            ),
         ]
     )

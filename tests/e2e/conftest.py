@@ -1,0 +1,40 @@
+"""A real `kedro run` of the whole default pipeline, in a copy of the project on tmp_path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT
+
+
+def kedro(project: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+           "DO_NOT_TRACK": "1", "KEDRO_DISABLE_TELEMETRY": "true", "MPLBACKEND": "Agg"}
+    return subprocess.run([str(Path(sys.executable).parent / "kedro"), *args], cwd=project,
+                          env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def project_run(tmp_path_factory) -> Path:
+    """The default pipeline on a small synthetic CRM, then a later scoring run, so that the
+    report has tier changes to show."""
+    project = tmp_path_factory.mktemp("project")
+    for item in ("pyproject.toml", "conf", "notebooks", "src"):
+        source = PROJECT / item
+        if source.is_dir():
+            shutil.copytree(source, project / item,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy(source, project / item)
+    small = "ingest.synthetic.n_customers=1500"
+    first = kedro(project, "run", f"--params={small},scoring.as_of=2025-10-01")
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = kedro(project, "run", "--pipelines=score,report", f"--params={small}")
+    assert second.returncode == 0, second.stderr[-3000:]
+    return project

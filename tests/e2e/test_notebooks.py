@@ -1,0 +1,23 @@
+"""The data scientists' notebooks run top to bottom on the default pipeline's outputs."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOKS = ["01_data_and_features", "02_model_diagnostics", "03_backtest_review"]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs(project_run, name, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project_run / 'mlflow.db'}")
+    folder = project_run / "notebooks"
+    notebook = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    errors = [o for cell in notebook.cells if cell.cell_type == "code"
+              for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []

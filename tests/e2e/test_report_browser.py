@@ -1,0 +1,80 @@
+"""The leadership report in a real headless Chromium: no console errors, every image
+renders, and the key numbers match the scores table."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("Debian packages chromium and chromium-driver are not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1280,2000"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def page(browser, project_run):
+    browser.get((project_run / "data" / "08_reporting" / "tier_report.html").as_uri())
+    return browser
+
+
+def latest_scores(project) -> pd.DataFrame:
+    folders = sorted((project / "data" / "07_model_output" / "scores").glob("as_of=*"))
+    return pd.read_parquet(folders[-1] / "scores.parquet")
+
+
+def text(page, test_id: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return page.find_element(By.CSS_SELECTOR, f"[data-testid='{test_id}']").text
+
+
+def test_no_console_errors(page):
+    errors = [e for e in page.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+
+
+def test_every_image_renders(page):
+    images = page.execute_script(
+        "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+    assert len(images) >= 4
+    assert all(complete and width > 0 for _, complete, width in images), images
+
+
+def test_key_numbers_match_the_scores_table(page, project_run):
+    scores = latest_scores(project_run)
+    assert text(page, "as-of") == str(scores["as_of"].iloc[0].date())
+    counts = scores["tier"].value_counts()
+    for tier in "ABCD":
+        assert int(text(page, f"tier-count-{tier}").replace(",", "")) == counts.get(tier, 0)
+    moves = scores["tier_change"].value_counts()
+    assert int(text(page, "moved-up")) == moves.get("up", 0)
+    assert int(text(page, "moved-down")) == moves.get("down", 0)
+    assert moves.get("up", 0) + moves.get("down", 0) > 0
+    assert int(text(page, "cold-start").replace(",", "")) == scores["cold_start"].sum()
+
+
+def test_the_report_is_self_contained(project_run):
+    html = (project_run / "data" / "08_reporting" / "tier_report.html").read_text()
+    assert "http://" not in html and "https://" not in html
+    assert html.count("data:image/png;base64,") >= 4
