@@ -15,7 +15,7 @@ $(UV):
 	.tools/bin/python -m pip install --quiet uv==$(UV_VERSION)
 
 .venv/.synced: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen
+	$(UV) sync --frozen --extra spark
 	touch $@
 
 install: .venv/.synced

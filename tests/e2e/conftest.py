@@ -14,10 +14,21 @@ from tests.conftest import PROJECT
 
 
 def kedro(project: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
-           "DO_NOT_TRACK": "1", "KEDRO_DISABLE_TELEMETRY": "true", "MPLBACKEND": "Agg"}
-    return subprocess.run([str(Path(sys.executable).parent / "kedro"), *args], cwd=project,
-                          env=env, capture_output=True, text=True, timeout=900)
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+        "DO_NOT_TRACK": "1",
+        "KEDRO_DISABLE_TELEMETRY": "true",
+        "MPLBACKEND": "Agg",
+    }
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "kedro"), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -28,8 +39,9 @@ def project_run(tmp_path_factory) -> Path:
     for item in ("pyproject.toml", "conf", "notebooks", "src"):
         source = PROJECT / item
         if source.is_dir():
-            shutil.copytree(source, project / item,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                source, project / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
         else:
             shutil.copy(source, project / item)
     small = "ingest.synthetic.n_customers=1500"

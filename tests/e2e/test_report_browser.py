@@ -22,9 +22,17 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1280,2000"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,2000",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -56,7 +64,8 @@ def test_no_console_errors(page):
 
 def test_every_image_renders(page):
     images = page.execute_script(
-        "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+        "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])"
+    )
     assert len(images) >= 4
     assert all(complete and width > 0 for _, complete, width in images), images
 

@@ -9,11 +9,12 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.pandas import ParquetDataset
+from kedro_datasets.pickle import PickleDataset
 
 from tests.conftest import PROJECT, base_parameters
 from tier_ml.io.registry import RegisteredModelsDataset
 
-KINDS = ["propensity", "ltv", "segments", "opportunity"]
+KINDS = ["propensity", "ltv", "segments", "opportunity", "scoring"]
 
 
 @pytest.fixture
@@ -43,8 +44,9 @@ def bare_catalog(params: dict, folder: Path | None = None) -> DataCatalog:
     later runs on the same catalog can read them."""
     datasets = {f"params:{k}": MemoryDataset(v) for k, v in params.items()}
     if folder is not None:
-        for name in ("customers", "deals", "activities", "feature_table"):
+        for name in ("customers", "deals", "activities", "feature_table", "model_input_table"):
             datasets[name] = ParquetDataset(filepath=str(folder / f"{name}.parquet"))
+        datasets["trained_models"] = PickleDataset(filepath=str(folder / "trained_models.pkl"))
         datasets["data_profile"] = JSONDataset(filepath=str(folder / "data_profile.json"))
     datasets["champion_models"] = RegisteredModelsDataset(KINDS, alias="champion")
     datasets["candidate_models"] = RegisteredModelsDataset(KINDS, alias="candidate")

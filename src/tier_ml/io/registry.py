@@ -110,7 +110,8 @@ def load_registered(kind: str, alias: str = CHAMPION, version: int | None = None
     if version is None and champion_version(name, alias) is None:
         return None
     uri = f"models:/{name}/{version}" if version else f"models:/{name}@{alias}"
-    return mlflow.pyfunc.load_model(uri).unwrap_python_model().estimator
+    python_model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+    return getattr(python_model, "estimator", python_model)
 
 
 class RegisteredModelsDataset(AbstractDataset[list[ModelToLog], dict[str, Any]]):

@@ -15,7 +15,9 @@ from tier_ml.models.inputs import use_btyd_features, with_model_outputs
 from tier_ml.models.opportunity import fit_opportunity_model, opportunity_matrix, opportunity_rows
 from tier_ml.models.split import rows_at, time_split
 from tier_ml.models.training import TrainedModels, TrainParams, evaluate, train_models
+from tier_ml.portable import TierScoringModel
 from tier_ml.report.plots import reliability_figure
+from tier_ml.tiering import TierAssigner, TierPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -115,17 +117,29 @@ def evaluate_models(
     return table, metrics, figure
 
 
+def scoring_model(
+    models: TrainedModels, model_input: pd.DataFrame, scoring: dict[str, Any], horizon_days: int
+) -> TierScoringModel:
+    """The portable scoring path, with tier cut points fitted on the latest cutoff scored."""
+    latest = rows_at(model_input, [max(models.split.train + models.split.valid)])
+    value = models.ltv.predict(latest[models.features])
+    assigner = TierAssigner(TierPolicy.from_dict(scoring)).fit(value)
+    return TierScoringModel(models.propensity, models.ltv, models.segments, assigner, horizon_days)
+
+
 def models_to_register(
     models: TrainedModels,
+    model_input: pd.DataFrame,
     feature_table: pd.DataFrame,
     deals: pd.DataFrame,
     features: dict[str, Any],
+    scoring: dict[str, Any],
 ) -> list[ModelToLog]:
     """The models to log and register; none but segments in rules-only mode."""
     example = models.example
     out = [ModelToLog("segments", FittedModel(models.segments), example)]
+    horizon = FeatureParams.from_dict(features).horizon_days
     if models.opportunity is not None:
-        horizon = FeatureParams.from_dict(features).horizon_days
         rows = opportunity_rows(deals, feature_table.tail(2000), horizon)
         out.append(
             ModelToLog(
@@ -136,5 +150,6 @@ def models_to_register(
         out += [
             ModelToLog("propensity", FittedModel(models.propensity), example),
             ModelToLog("ltv", FittedModel(models.ltv), example),
+            ModelToLog("scoring", scoring_model(models, model_input, scoring, horizon), example),
         ]
     return out

@@ -35,7 +35,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 models_to_register,
-                inputs=["trained_models", "feature_table", "deals", "params:features"],
+                inputs=[
+                    "trained_models",
+                    "model_input_table",
+                    "feature_table",
+                    "deals",
+                    "params:features",
+                    "params:scoring",
+                ],
                 outputs="candidate_models",
                 name="register_models",
             ),

@@ -1,0 +1,59 @@
+"""The scoring path as one MLflow pyfunc model, for platforms that score at scale elsewhere
+(Spark through `mlflow.pyfunc.spark_udf`, a serving endpoint, a batch job).
+
+Input: one row per customer of point-in-time features (what the `features` step computes at
+`as_of`, plus `expected_pipeline_value`). Output: p_win, expected_revenue, expected_value,
+tier, action and segment. Tiers use the value cut points fitted on the training population
+and the overlays of the policy; hysteresis needs the previous run and is left to `score`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from tier_ml.models.baselines import last_period_revenue
+from tier_ml.tiering import TierAssigner
+
+OUTPUT_COLUMNS = ["p_win", "expected_revenue", "expected_value", "tier", "action", "segment"]
+
+
+class TierScoringModel(mlflow.pyfunc.PythonModel):
+    """Features in, predictions and tiers out."""
+
+    def __init__(
+        self, propensity: Any, ltv: Any, segments: Any, assigner: TierAssigner, horizon_days: int
+    ):
+        self.propensity = propensity
+        self.ltv = ltv
+        self.segments = segments
+        self.assigner = assigner
+        self.horizon_days = horizon_days
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        features = model_input.reset_index(drop=True)
+        p_win = self.propensity.predict(features[self.propensity.features_])
+        value = self.ltv.predict(features[self.ltv.features_])
+        frame = pd.DataFrame(
+            {
+                "expected_value": value,
+                "owner": features["owner"] if "owner" in features else None,
+                "days_since_last_won": features["days_since_last_won"].astype(float),
+                "days_since_last_activity": features["days_since_last_activity"].astype(float),
+                "last_period_revenue": last_period_revenue(features, self.horizon_days),
+            }
+        )
+        tiers = self.assigner.assign(frame)
+        return pd.DataFrame(
+            {
+                "p_win": p_win,
+                "expected_revenue": value / np.clip(p_win, 1e-6, None),
+                "expected_value": value,
+                "tier": tiers["tier"].astype(object),
+                "action": tiers["action"].astype(object),
+                "segment": self.segments.name(self.segments.predict(features)).astype(object),
+            }
+        )[OUTPUT_COLUMNS]

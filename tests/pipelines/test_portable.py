@@ -1,0 +1,73 @@
+"""The portable scoring model: loaded from the registry as a plain MLflow pyfunc, it turns
+feature rows into predictions and tiers; on Spark through spark_udf when pyspark is there."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.runner import SequentialRunner
+
+from tests.pipelines.conftest import bare_catalog, small_parameters
+from tier_ml.pipelines.features import create_pipeline as features_pipeline
+from tier_ml.pipelines.ingest import create_pipeline as ingest_pipeline
+from tier_ml.pipelines.train import create_pipeline as train_pipeline
+from tier_ml.portable import OUTPUT_COLUMNS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def trained(tracking, tmp_path):
+    catalog = bare_catalog(small_parameters(), tmp_path)
+    with mlflow.start_run():
+        SequentialRunner().run(ingest_pipeline() + features_pipeline() + train_pipeline(), catalog)
+    models = catalog["trained_models"].load()
+    model_input = catalog["model_input_table"].load()
+    rows = model_input[model_input["as_of"] == model_input["as_of"].max()]
+    return models, rows
+
+
+def test_pyfunc_scores_feature_rows_into_tiers(trained):
+    models, rows = trained
+    model = mlflow.pyfunc.load_model("models:/tier_ml_scoring@champion")
+    out = model.predict(rows[models.features].head(300))
+    assert list(out.columns) == OUTPUT_COLUMNS and len(out) == 300
+    np.testing.assert_allclose(
+        out["p_win"], models.propensity.predict(rows[models.features].head(300))
+    )
+    assert set(out["tier"]) <= set("ABCD") and out["action"].notna().all()
+    assert out["segment"].isin(list(models.segments.names_.values())).all()
+
+
+def test_pyfunc_runs_on_spark(trained):
+    pyspark = pytest.importorskip("pyspark", reason="pyspark: make test-spark installs it")
+    from pyspark.sql import SparkSession
+
+    models, rows = trained
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("tier_ml")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    try:
+        sample = rows[models.features].head(200).reset_index(drop=True)
+        frame = spark.createDataFrame(
+            sample.astype({c: "object" for c in sample.columns if sample[c].dtype == "str"})
+        )
+        udf = mlflow.pyfunc.spark_udf(
+            spark, "models:/tier_ml_scoring@champion", result_type="p_win double, tier string"
+        )
+        scored = frame.withColumn("out", udf(*frame.columns)).select("out.*").toPandas()
+    finally:
+        spark.stop()
+    expected = mlflow.pyfunc.load_model("models:/tier_ml_scoring@champion").predict(sample)
+    np.testing.assert_allclose(scored["p_win"], expected["p_win"], rtol=1e-9)
+    assert scored["tier"].tolist() == expected["tier"].tolist()
+    assert pyspark.__version__
