@@ -80,7 +80,10 @@ def test_minimum_data_check_says_what_is_missing():
     rows = pd.DataFrame({"won_any": [True] * 12 + [False] * 100})
     check = minimum_data_check(rows, 40, 40)
     assert not check.passed and (check.positives, check.negatives) == (12, 100)
-    assert "28 more customers who bought in the horizon (have 12, need 40)" in check.message
+    assert (
+        "28 more customers who bought in the horizon in the training slice (have 12, need 40)"
+        in check.message
+    )
     assert "rules scorecard" in check.message
     assert minimum_data_check(rows, 10, 40).passed
 
@@ -96,3 +99,13 @@ def test_too_little_data_trains_no_model(model_input, split, train_params):
 
 def test_horizon_of_fixture_matches_labels(model_input):
     assert (model_input["as_of"] + pd.Timedelta(days=HORIZON) <= pd.Timestamp(SPEC.end_date)).all()
+
+
+def test_calibration_needs_both_outcomes_in_the_validation_slice():
+    train = pd.DataFrame({"won_any": [True] * 100 + [False] * 100})
+    valid = pd.DataFrame({"won_any": [True] * 50 + [False] * 3})
+    check = minimum_data_check(train, 40, 40, valid)
+    assert not check.passed
+    assert "7 more customers who did not in the validation slice (have 3, need 10)" in (
+        check.message
+    )

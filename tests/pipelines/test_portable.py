@@ -8,7 +8,6 @@ import sys
 
 import mlflow
 import numpy as np
-import pandas as pd
 import pytest
 from kedro.runner import SequentialRunner
 

@@ -95,8 +95,11 @@ class ScoreMapper:
 
     def fit(self, score: np.ndarray, won: np.ndarray, revenue: np.ndarray) -> ScoreMapper:
         score = np.asarray(score, dtype=float)
+        won = np.asarray(won, dtype=int)
         self.center_, self.scale_ = float(np.mean(score)), float(np.std(score) or 1.0)
-        self.platt_ = LogisticRegression().fit(self._z(score), np.asarray(won, dtype=int))
+        # with a single outcome there is nothing to rank against: the observed rate
+        self.platt_ = LogisticRegression().fit(self._z(score), won) if len(set(won)) > 1 else None
+        self.rate_ = float(won.mean())
         self.edges_ = np.unique(np.quantile(score, np.linspace(0, 1, 11)[1:-1]))
         bins = np.digitize(score, self.edges_)
         means = pd.Series(np.asarray(revenue, dtype=float)).groupby(bins).mean()
@@ -107,6 +110,8 @@ class ScoreMapper:
         return ((np.asarray(score, dtype=float) - self.center_) / self.scale_).reshape(-1, 1)
 
     def probability(self, score: np.ndarray) -> np.ndarray:
+        if self.platt_ is None:
+            return np.full(len(np.asarray(score)), self.rate_)
         return self.platt_.predict_proba(self._z(score))[:, 1]
 
     def revenue(self, score: np.ndarray) -> np.ndarray:

@@ -81,23 +81,43 @@ class MinimumDataCheck:
         }
 
 
-def minimum_data_check(
-    train_rows: pd.DataFrame, min_positives: int, min_negatives: int
-) -> MinimumDataCheck:
-    """As Dynamics 365 and Salesforce do: too few examples of either outcome, no model."""
-    positives = int(train_rows["won_any"].sum())
-    negatives = int(len(train_rows) - positives)
+CALIBRATION_MINIMUM = 10  # of each outcome in the validation slice, to calibrate at all
+
+
+def _shortfall(
+    rows: pd.DataFrame, min_positives: int, min_negatives: int, where: str
+) -> tuple[int, int, list[str]]:
+    positives = int(rows["won_any"].sum())
+    negatives = int(len(rows) - positives)
     missing = []
     if positives < min_positives:
         missing.append(
-            f"{min_positives - positives} more customers who bought in the horizon "
+            f"{min_positives - positives} more customers who bought in the horizon {where} "
             f"(have {positives}, need {min_positives})"
         )
     if negatives < min_negatives:
         missing.append(
-            f"{min_negatives - negatives} more customers who did not "
+            f"{min_negatives - negatives} more customers who did not {where} "
             f"(have {negatives}, need {min_negatives})"
         )
+    return positives, negatives, missing
+
+
+def minimum_data_check(
+    train_rows: pd.DataFrame,
+    min_positives: int,
+    min_negatives: int,
+    valid_rows: pd.DataFrame | None = None,
+) -> MinimumDataCheck:
+    """As Dynamics 365 and Salesforce do: too few examples of either outcome, no model.
+    The validation slice, which early stopping and calibration use, needs both outcomes too."""
+    positives, negatives, missing = _shortfall(
+        train_rows, min_positives, min_negatives, "in the training slice"
+    )
+    if valid_rows is not None:
+        missing += _shortfall(
+            valid_rows, CALIBRATION_MINIMUM, CALIBRATION_MINIMUM, "in the validation slice"
+        )[2]
     if missing:
         return MinimumDataCheck(
             False,
@@ -173,7 +193,7 @@ def train_models(
     train, valid, test = (rows_at(model_input, c) for c in (split.train, split.valid, split.test))
     latest = rows_at(model_input, [max(split.train + split.valid)])
     segments = SegmentModel(params.segment_k_range, seed=params.seed).fit(latest, previous_segments)
-    check = minimum_data_check(train, params.min_positives, params.min_negatives)
+    check = minimum_data_check(train, params.min_positives, params.min_negatives, valid)
     models = TrainedModels(
         split=split,
         check=check,
