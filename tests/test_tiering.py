@@ -88,3 +88,10 @@ def test_hysteresis_keeps_the_previous_tier_near_a_boundary():
     assert tiers["tier_change"].tolist() == ["same", "down", "same", "same"]
     assert tiers["tier_change_reason"][0].startswith("kept A")
     assert tiers["tier_change_reason"][1] == "expected value moved it from A to B"
+
+
+def test_customers_tied_at_zero_fall_to_the_lowest_tier():
+    values = np.array([0.0] * 70 + list(range(1, 31)), dtype=float)
+    tiers = TierAssigner(TierPolicy(overlays=QUIET)).fit(values).assign(frame(values))
+    assert (tiers["tier"][:70] == "D").all()
+    assert tiers["tier"].value_counts()["A"] == 10

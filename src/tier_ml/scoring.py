@@ -191,22 +191,8 @@ def score_customers(
     return with_stable_types(scores[SCORE_COLUMNS]), long, assigner
 
 
-TEXT_COLUMNS = [
-    "customer_id",
-    "tier",
-    "action",
-    "segment",
-    "reason_1",
-    "reason_2",
-    "reason_3",
-    "risk_1",
-    "risk_2",
-    "previous_tier",
-    "tier_change",
-    "tier_change_reason",
-    "owner",
-    "source",
-]
+NUMERIC_COLUMNS = {"as_of", "p_win", "expected_revenue", "expected_value", "cold_start"}
+TEXT_COLUMNS = [c for c in SCORE_COLUMNS if c not in NUMERIC_COLUMNS]
 
 
 def with_stable_types(scores: pd.DataFrame) -> pd.DataFrame:

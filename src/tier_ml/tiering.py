@@ -71,10 +71,14 @@ class TierPolicy:
 
 
 def _by_cuts(value: np.ndarray, cuts: Mapping[str, float]) -> np.ndarray:
-    """A at or above the A cut, B at or above the B cut, ..., D below all."""
+    """A at or above the A cut, B at or above the B cut, ..., D below all. A cut at the
+    lowest value (many customers tied there, e.g. at zero) admits only values above it,
+    so the tied customers fall to the lower tier rather than fill the upper one."""
     tiers = np.full(len(value), "D", dtype=object)
+    lowest = np.nanmin(value) if len(value) else 0.0
     for tier in reversed(TIERS[:-1]):
-        tiers[value >= cuts[tier]] = tier
+        cut = cuts[tier]
+        tiers[(value > cut) if cut <= lowest else (value >= cut)] = tier
     return tiers
 
 

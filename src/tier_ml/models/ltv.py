@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from tier_ml.models.matrix import learn_categories, to_matrix
-from tier_ml.models.propensity import PropensityModel, lgbm_settings
+from tier_ml.models.propensity import PropensityModel, fit_early_stopped, lgbm_settings
 
 
 class TweedieLTV(BaseEstimator):
@@ -31,16 +31,20 @@ class TweedieLTV(BaseEstimator):
     ) -> TweedieLTV:
         self.features_ = list(X.columns)
         self.categories_ = learn_categories(X)
-        settings = lgbm_settings(self.lgbm_params, self.seed)
-        self.booster_ = lgb.LGBMRegressor(
-            **settings, objective="tweedie", tweedie_variance_power=self.variance_power
+        booster = lgb.LGBMRegressor(
+            **lgbm_settings(self.lgbm_params, self.seed),
+            objective="tweedie",
+            tweedie_variance_power=self.variance_power,
         )
-        self.booster_.fit(
-            to_matrix(X, self.features_, self.categories_),
+        self.booster_ = fit_early_stopped(
+            booster,
+            X,
             np.asarray(revenue, dtype=float),
-            eval_X=to_matrix(X_valid, self.features_, self.categories_),
-            eval_y=np.asarray(revenue_valid, dtype=float),
-            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            X_valid,
+            np.asarray(revenue_valid, dtype=float),
+            self.features_,
+            self.categories_,
+            self.early_stopping_rounds,
         )
         return self
 
@@ -70,13 +74,15 @@ class HurdleLTV(BaseEstimator):
         self.features_ = list(X.columns)
         self.categories_ = learn_categories(X)
         buyers, buyers_valid = np.asarray(revenue) > 0, np.asarray(revenue_valid) > 0
-        self.amount_ = lgb.LGBMRegressor(**lgbm_settings(self.lgbm_params, self.seed))
-        self.amount_.fit(
-            self._matrix(X[buyers]),
+        self.amount_ = fit_early_stopped(
+            lgb.LGBMRegressor(**lgbm_settings(self.lgbm_params, self.seed)),
+            X[buyers],
             np.log1p(np.asarray(revenue)[buyers]),
-            eval_X=self._matrix(X_valid[buyers_valid]),
-            eval_y=np.log1p(np.asarray(revenue_valid)[buyers_valid]),
-            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            X_valid[buyers_valid],
+            np.log1p(np.asarray(revenue_valid)[buyers_valid]),
+            self.features_,
+            self.categories_,
+            self.early_stopping_rounds,
         )
         residual = np.log1p(np.asarray(revenue_valid)[buyers_valid]) - self.amount_.predict(
             self._matrix(X_valid[buyers_valid])

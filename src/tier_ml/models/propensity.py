@@ -39,6 +39,26 @@ def lgbm_settings(params: dict | None, seed: int) -> dict:
     }
 
 
+def fit_early_stopped(
+    booster,
+    X: pd.DataFrame,
+    y,
+    X_valid: pd.DataFrame,
+    y_valid,
+    features: list[str],
+    categories: dict[str, list[str]],
+    rounds: int,
+):
+    """Fit a LightGBM estimator on the model matrix, early-stopped on the validation slice."""
+    return booster.fit(
+        to_matrix(X, features, categories),
+        np.asarray(y),
+        eval_X=to_matrix(X_valid, features, categories),
+        eval_y=np.asarray(y_valid),
+        callbacks=[lgb.early_stopping(rounds, verbose=False)],
+    )
+
+
 class PropensityModel(BaseEstimator):
     """P(a won deal in the horizon). `raw_score` is LightGBM's margin, whose TreeSHAP
     contributions add up exactly; `predict` maps it through the fitted calibrator."""
@@ -60,13 +80,15 @@ class PropensityModel(BaseEstimator):
     ) -> PropensityModel:
         self.features_ = list(X.columns)
         self.categories_ = learn_categories(X)
-        self.booster_ = lgb.LGBMClassifier(**lgbm_settings(self.lgbm_params, self.seed))
-        self.booster_.fit(
-            self.matrix(X),
+        self.booster_ = fit_early_stopped(
+            lgb.LGBMClassifier(**lgbm_settings(self.lgbm_params, self.seed)),
+            X,
             np.asarray(y, dtype=int),
-            eval_X=self.matrix(X_valid),
-            eval_y=np.asarray(y_valid, dtype=int),
-            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            X_valid,
+            np.asarray(y_valid, dtype=int),
+            self.features_,
+            self.categories_,
+            self.early_stopping_rounds,
         )
         self.calibrator_ = self._fit_calibrator(
             self.raw_score(X_valid), np.asarray(y_valid, dtype=int)
