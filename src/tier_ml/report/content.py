@@ -186,6 +186,7 @@ def account_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
             "expected_value": float(r["expected_value"]),
             "owner": r["owner"] if isinstance(r["owner"], str) else "",
             "reasons": [r[c] for c in reasons if isinstance(r[c], str)],
+            "change": r["tier_change_reason"] if r["tier_change"] in ("up", "down") else "",
             "risks": [r[c] for c in ("risk_1", "risk_2") if isinstance(r[c], str)],
         }
         for _, r in rows.iterrows()

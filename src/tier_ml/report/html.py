@@ -28,6 +28,14 @@ def _thousands(value: int | float) -> str:
     return f"{value:,.0f}"
 
 
+def _short(value: float) -> str:
+    """12,500,000 -> 12.5M: axis labels that do not run into each other."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -51,7 +59,7 @@ def value_figure(headline: list[dict]) -> Figure:
     colours = {"A": "#1b7837", "B": "#7fbf7b", "C": "#bdbdbd", "D": "#8c8c8c"}
     ax.barh(tiers[::-1], values[::-1], color=[colours[t] for t in tiers[::-1]])
     ax.set_xlabel("expected revenue in the horizon")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _short(v)))
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
     fig.tight_layout()
