@@ -49,6 +49,19 @@ def deals(rows: list[dict] | None = None) -> RawTable:
     return RawTable("deals", "deals.csv", pd.DataFrame(base + (rows or []), dtype="str"))
 
 
+def deal(**overrides) -> dict:
+    """An open deal of customer A, with the given fields changed."""
+    base = {
+        "deal_id": "d4",
+        "customer_id": "A",
+        "created_at": "2025-01-01",
+        "closed_at": None,
+        "status": "Open",
+        "amount": "1",
+    }
+    return {**base, **overrides}
+
+
 def activities(rows: list[dict] | None = None) -> RawTable:
     base = [{"customer_id": "A", "occurred_at": "2025-01-10", "type": "Meeting"}]
     return RawTable("activities", "acts.csv", pd.DataFrame(base + (rows or []), dtype="str"))
@@ -104,14 +117,7 @@ def test_header_only_file_is_empty(tmp_path):
 
 
 def test_unparseable_date_lists_rows():
-    bad = {
-        "deal_id": "d4",
-        "customer_id": "A",
-        "created_at": "31/31/2025",
-        "closed_at": None,
-        "status": "Open",
-        "amount": "1",
-    }
+    bad = deal(created_at="31/31/2025")
     with pytest.raises(ContractError) as err:
         run(d=deals([bad]))
     v = only_violation(err.value)
@@ -122,14 +128,7 @@ def test_unparseable_date_lists_rows():
 
 
 def test_non_numeric_amount():
-    bad = {
-        "deal_id": "d4",
-        "customer_id": "A",
-        "created_at": "2025-01-01",
-        "closed_at": None,
-        "status": "Open",
-        "amount": "ten",
-    }
+    bad = deal(amount="ten")
     with pytest.raises(ContractError) as err:
         run(d=deals([bad, {**bad, "deal_id": "d5", "amount": "1e3x"}]))
     v = only_violation(err.value)
@@ -138,14 +137,7 @@ def test_non_numeric_amount():
 
 
 def test_negative_amount():
-    bad = {
-        "deal_id": "d4",
-        "customer_id": "A",
-        "created_at": "2025-01-01",
-        "closed_at": None,
-        "status": "Open",
-        "amount": "-5",
-    }
+    bad = deal(amount="-5")
     with pytest.raises(ContractError) as err:
         run(d=deals([bad]))
     v = only_violation(err.value)
@@ -173,26 +165,12 @@ def test_unknown_status_values_are_listed():
 
 
 def test_status_mapping_from_parameters_is_case_insensitive():
-    row = {
-        "deal_id": "d4",
-        "customer_id": "A",
-        "created_at": "2025-01-01",
-        "closed_at": "2025-01-02",
-        "status": " closed won ",
-        "amount": "1",
-    }
+    row = deal(closed_at="2025-01-02", status=" closed won ")
     assert run(d=deals([row])).deals["status"].tolist()[-1] == "won"
 
 
 def test_won_deal_without_closed_at():
-    row = {
-        "deal_id": "d4",
-        "customer_id": "A",
-        "created_at": "2025-01-01",
-        "closed_at": None,
-        "status": "Closed Won",
-        "amount": "1",
-    }
+    row = deal(status="Closed Won")
     with pytest.raises(ContractError) as err:
         run(d=deals([row]))
     v = only_violation(err.value)
@@ -205,14 +183,7 @@ def test_won_deal_without_closed_at():
 
 
 def test_deal_closed_before_it_was_created():
-    row = {
-        "deal_id": "d4",
-        "customer_id": "A",
-        "created_at": "2025-03-01",
-        "closed_at": "2025-02-01",
-        "status": "Closed Lost",
-        "amount": "1",
-    }
+    row = deal(created_at="2025-03-01", closed_at="2025-02-01", status="Closed Lost")
     with pytest.raises(ContractError) as err:
         run(d=deals([row]))
     v = only_violation(err.value)
@@ -238,17 +209,10 @@ def test_conflicting_duplicate_deal_is_an_error():
 
 
 def test_orphan_deal_and_activity_are_quarantined_with_reason():
-    deal = {
-        "deal_id": "d4",
-        "customer_id": "ZZ",
-        "created_at": "2025-01-01",
-        "closed_at": None,
-        "status": "Open",
-        "amount": "1",
-    }
-    no_account = {**deal, "deal_id": "d5", "customer_id": None}
+    orphan = deal(customer_id="ZZ")
+    no_account = deal(deal_id="d5", customer_id=None)
     act = {"customer_id": "ZZ", "occurred_at": "2025-01-01", "type": "call"}
-    tables = run(d=deals([deal, no_account]), a=activities([act]))
+    tables = run(d=deals([orphan, no_account]), a=activities([act]))
     assert len(tables.deals) == 3 and len(tables.activities) == 1
     assert tables.counts == {
         ("deals", "unknown customer"): 1,
@@ -269,14 +233,7 @@ def test_dates_after_declared_end_are_an_error():
 
 
 def test_dates_in_the_future_are_an_error_when_no_end_is_declared():
-    row = {
-        "deal_id": "d4",
-        "customer_id": "A",
-        "created_at": "2107-01-01",
-        "closed_at": None,
-        "status": "Open",
-        "amount": "1",
-    }
+    row = deal(created_at="2107-01-01")
     with pytest.raises(ContractError, match="data's end date 2026-01-15"):
         run(d=deals([row]))
 
@@ -332,13 +289,6 @@ def test_wrong_encoding_names_the_file(tmp_path):
 
 
 def test_decimal_comma_with_thousands_dots():
-    row = {
-        "deal_id": "d4",
-        "customer_id": "A",
-        "created_at": "2025-01-01",
-        "closed_at": None,
-        "status": "Open",
-        "amount": "1.234,5",
-    }
+    row = deal(amount="1.234,5")
     options = ParseOptions(status_map=OPTIONS.status_map, decimal=",")
     assert run(d=deals([row]), options=options).deals["amount"].iloc[-1] == 1234.5
