@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from kedro.framework.hooks import hook_impl
 
@@ -10,12 +11,16 @@ logger = logging.getLogger("tier_ml")
 
 
 def one_line_reason(error: BaseException) -> str:
-    """`ExceptionType: first line of its message`."""
-    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+    """`tier_ml run failed: ExceptionType: first line of its message`."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"tier_ml run failed: {type(error).__name__}" + (f": {first}" if first else "")
 
 
 class FailureSummaryHooks:
     @hook_impl
     def on_pipeline_error(self, error: Exception, run_params: dict, pipeline, catalog) -> None:
-        logger.error("tier_ml run failed: %s", one_line_reason(error))
+        """Written plainly to stderr too, so that no log formatter wraps it."""
+        line = one_line_reason(error)
+        logger.error(line)
+        print(line, file=sys.stderr, flush=True)
