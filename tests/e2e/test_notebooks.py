@@ -27,3 +27,11 @@ def test_notebook_runs(project_run, name, monkeypatch):
         if o.get("output_type") == "error"
     ]
     assert errors == []
+
+
+def test_kedro_viz_build(project_run):
+    from tests.e2e.conftest import kedro
+
+    result = kedro(project_run, "viz", "build")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (project_run / "build" / "index.html").exists()

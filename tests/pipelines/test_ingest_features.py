@@ -7,7 +7,7 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from tests.conftest import base_parameters
+from tests.conftest import PROJECT, base_parameters
 from tier_ml.contract import ContractError
 from tier_ml.pipelines.features import create_pipeline as features_pipeline
 from tier_ml.pipelines.ingest import create_pipeline as ingest_pipeline
@@ -34,6 +34,18 @@ def test_synthetic_ingest_and_features_end_to_end():
     # data end is declared by the synthetic source: every label window is complete
     horizon = pd.Timedelta(days=180)
     assert (table["as_of"] + horizon <= pd.Timestamp("2025-12-31")).all()
+
+
+@pytest.mark.parametrize("source", ["synthetic", "crm_export", "cdnow", "maven_crm"])
+def test_every_source_runs_through_ingest_and_features(source, shared_data, monkeypatch):
+    monkeypatch.chdir(PROJECT)  # the shipped parameters use paths relative to the project
+    ingest = base_parameters("ingest")["ingest"]
+    ingest["source"] = source
+    ingest["synthetic"]["n_customers"] = 300
+    outputs = SequentialRunner().run(ingest_pipeline() + features_pipeline(), _catalog(ingest))
+    table = outputs["feature_table"].load()
+    assert table["as_of"].nunique() == 3 and len(table) > 0
+    assert {"won_any", "won_revenue", "days_since_last_won"} <= set(table.columns)
 
 
 def test_bad_input_stops_the_run_with_the_contract_error(tmp_path, monkeypatch):
