@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from tier_ml.explain import group_columns, probability_scale, reason_codes, top_contributions
+from tier_ml.explain import (
+    group_columns,
+    one_hot_groups,
+    probability_scale,
+    reason_codes,
+    top_contributions,
+)
 from tier_ml.features.registry import FeatureConfig, feature_registry
 
 REGISTRY = feature_registry(FeatureConfig())
@@ -71,9 +77,9 @@ def test_one_hot_columns_are_regrouped_to_their_feature():
     contributions = pd.DataFrame(
         {"industry=Retail": [0.1], "industry=Software": [0.05], "tenure_days": [0.2]}
     )
-    grouped = group_columns(
-        contributions, {"industry=Retail": "industry", "industry=Software": "industry"}
-    )
+    groups = one_hot_groups(list(contributions.columns))
+    assert groups == {"industry=Retail": "industry", "industry=Software": "industry"}
+    grouped = group_columns(contributions, groups)
     assert grouped.columns.tolist() == ["industry", "tenure_days"]
     assert grouped["industry"].iloc[0] == pytest.approx(0.15)
 

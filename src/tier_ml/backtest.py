@@ -16,7 +16,6 @@ import pandas as pd
 from tier_ml.evaluation import classification_metrics
 from tier_ml.features.build import build_feature_table, training_cutoffs
 from tier_ml.features.registry import FeatureConfig
-from tier_ml.models.baselines import last_period_revenue
 from tier_ml.models.inputs import with_model_outputs
 from tier_ml.models.opportunity import fit_opportunity_model, opportunity_rows
 from tier_ml.models.segments import SegmentModel
@@ -29,7 +28,26 @@ from tier_ml.models.training import (
     train_models,
 )
 from tier_ml.scoring import with_owner
-from tier_ml.tiering import TierAssigner, TierPolicy
+from tier_ml.tiering import TierAssigner, TierPolicy, tier_inputs
+
+
+def backtest_origins(spec: Any, data_end: pd.Timestamp, horizon_days: int) -> list[pd.Timestamp]:
+    """Origins from a list or start/end/step; each must have complete outcomes."""
+    if isinstance(spec, dict):
+        origins = list(
+            pd.date_range(
+                spec["start"], spec["end"], freq=pd.DateOffset(months=int(spec["step_months"]))
+            )
+        )
+    else:
+        origins = [pd.Timestamp(o) for o in spec]
+    late = [o.date().isoformat() for o in origins if o + pd.Timedelta(days=horizon_days) > data_end]
+    if late:
+        raise ValueError(
+            f"backtest origins {late} have no complete outcome window: origin + "
+            f"{horizon_days} days is after the data's end {data_end.date()}"
+        )
+    return origins
 
 
 @dataclass(frozen=True)
@@ -81,18 +99,7 @@ def tier_rows(
     horizon_days: int,
 ) -> pd.DataFrame:
     """Tiers of one method at one origin, under the same policy and overlays as scoring."""
-    frame = pd.DataFrame(
-        {
-            "expected_value": value,
-            "owner": rows["owner"].to_numpy() if "owner" in rows else None,
-            "previous_tier": (
-                rows["customer_id"].map(previous).to_numpy(object) if previous is not None else None
-            ),
-            "days_since_last_won": rows["days_since_last_won"].to_numpy(),
-            "days_since_last_activity": rows["days_since_last_activity"].to_numpy(),
-            "last_period_revenue": last_period_revenue(rows, horizon_days).to_numpy(),
-        }
-    )
+    frame = tier_inputs(rows, value, horizon_days, previous)
     tiers = TierAssigner(policy).fit(frame["expected_value"]).assign(frame)
     return pd.DataFrame(
         {

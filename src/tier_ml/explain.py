@@ -38,6 +38,8 @@ def probability_scale(
 
 def group_columns(contributions: pd.DataFrame, groups: Mapping[str, str]) -> pd.DataFrame:
     """Sum the columns that share a source feature (`groups` maps column -> source)."""
+    if not any(c in groups for c in contributions.columns):
+        return contributions  # native categoricals: one column per feature already
     sources = [groups.get(c, c) for c in contributions.columns]
     return contributions.T.groupby(sources, sort=False).sum().T
 

@@ -15,8 +15,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from tier_ml.models.baselines import last_period_revenue
-from tier_ml.tiering import TierAssigner
+from tier_ml.tiering import TierAssigner, tier_inputs
 
 OUTPUT_COLUMNS = ["p_win", "expected_revenue", "expected_value", "tier", "action", "segment"]
 
@@ -37,15 +36,7 @@ class TierScoringModel(mlflow.pyfunc.PythonModel):
         features = model_input.reset_index(drop=True)
         p_win = self.propensity.predict(features[self.propensity.features_])
         value = self.ltv.predict(features[self.ltv.features_])
-        frame = pd.DataFrame(
-            {
-                "expected_value": value,
-                "owner": features["owner"] if "owner" in features else None,
-                "days_since_last_won": features["days_since_last_won"].astype(float),
-                "days_since_last_activity": features["days_since_last_activity"].astype(float),
-                "last_period_revenue": last_period_revenue(features, self.horizon_days),
-            }
-        )
+        frame = tier_inputs(features, value, self.horizon_days)
         tiers = self.assigner.assign(frame)
         return pd.DataFrame(
             {

@@ -13,18 +13,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tier_ml.explain import probability_scale, reason_codes, top_contributions
+from tier_ml.explain import (
+    group_columns,
+    one_hot_groups,
+    probability_scale,
+    reason_codes,
+    top_contributions,
+)
 from tier_ml.features.build import build_features
 from tier_ml.features.registry import FeatureConfig, FeatureSpec
 from tier_ml.models.baselines import (
-    last_period_revenue,
     parse_scorecard,
     scorecard_dimensions,
     scorecard_score,
 )
 from tier_ml.models.btyd import add_btyd_features
-from tier_ml.models.opportunity import PIPELINE_FEATURE, opportunity_rows, pipeline_value
-from tier_ml.tiering import TierAssigner, TierPolicy
+from tier_ml.models.opportunity import join_pipeline_value, opportunity_rows, pipeline_value
+from tier_ml.tiering import TierAssigner, TierPolicy, tier_inputs
 
 SCORE_COLUMNS = [
     "customer_id",
@@ -76,10 +81,7 @@ def scoring_features(
     """Point-in-time features at `as_of`, with the champion's open-deal scoring."""
     features = with_owner(build_features(customers, deals, activities, as_of, config), customers)
     rows = opportunity_rows(deals, features, horizon_days)
-    value = pipeline_value(rows, opportunity)
-    features = features.merge(value, on=["customer_id", "as_of"], how="left")
-    has_open = features["open_deal_count"].gt(0)
-    features[PIPELINE_FEATURE] = features[PIPELINE_FEATURE].where(has_open, 0.0)
+    features = join_pipeline_value(features, pipeline_value(rows, opportunity))
     return add_btyd_features(features, deals, horizon_days) if btyd else features
 
 
@@ -112,10 +114,13 @@ def _model_reasons(
     x = features[propensity.features_]
     raw = propensity.contributions(x)
     scaled = probability_scale(raw, propensity.calibrate)
-    contributions = pd.DataFrame(scaled[:, :-1], columns=propensity.features_, index=features.index)
+    columns = pd.DataFrame(scaled[:, :-1], columns=propensity.features_, index=features.index)
+    contributions = group_columns(columns, one_hot_groups(propensity.features_))
     p_win = scaled.sum(axis=1)
-    reasons = reason_codes(contributions, x, registry, params.n_reasons, params.n_risks)
-    long = top_contributions(contributions, x, features["customer_id"], params.top_contributions)
+    reasons = reason_codes(contributions, features, registry, params.n_reasons, params.n_risks)
+    long = top_contributions(
+        contributions, features, features["customer_id"], params.top_contributions
+    )
     return p_win, reasons, long
 
 
@@ -156,16 +161,8 @@ def score_customers(
         p_win, reasons, long = _model_reasons(models, features, params, registry)
         expected_value = models["ltv"].predict(features[models["ltv"].features_])
         expected_revenue = expected_value / np.clip(p_win, 1e-6, None)
-    previous = features["customer_id"].map(latest_before(history, params.as_of))
-    frame = pd.DataFrame(
-        {
-            "expected_value": expected_value,
-            "owner": features["owner"] if "owner" in features else None,
-            "previous_tier": previous.astype("object"),
-            "days_since_last_won": features["days_since_last_won"],
-            "days_since_last_activity": features["days_since_last_activity"],
-            "last_period_revenue": last_period_revenue(features, params.horizon_days),
-        }
+    frame = tier_inputs(
+        features, expected_value, params.horizon_days, latest_before(history, params.as_of)
     )
     assigner = TierAssigner(params.policy).fit(frame["expected_value"])
     tiers = assigner.assign(frame)

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from tier_ml.models.baselines import last_period_revenue
+
 TIERS = ("A", "B", "C", "D")
 ACTIONS = {
     "en": {"A": "Follow up now", "B": "Quarterly focus", "C": "Long-term nurture", "D": "Hold off"},
@@ -95,6 +97,32 @@ def _by_capacity(frame: pd.DataFrame, capacity: Mapping[str, int]) -> np.ndarray
         lower, upper = upper, upper + int(capacity.get(tier, 0))
         tiers[(rank > lower) & (rank <= upper)] = tier
     return tiers
+
+
+def tier_inputs(
+    features: pd.DataFrame,
+    expected_value: np.ndarray,
+    horizon_days: int,
+    previous_tier: pd.Series | None = None,
+) -> pd.DataFrame:
+    """What the assigner reads for each customer: value, owner, silence, recent spend and
+    the previous tier (for hysteresis)."""
+    features = features.reset_index(drop=True)
+    previous = (
+        features["customer_id"].map(previous_tier)
+        if previous_tier is not None
+        else pd.Series(None, index=features.index)
+    )
+    return pd.DataFrame(
+        {
+            "expected_value": np.asarray(expected_value, dtype=float),
+            "owner": features["owner"] if "owner" in features else None,
+            "previous_tier": previous.astype("object"),
+            "days_since_last_won": features["days_since_last_won"].astype(float),
+            "days_since_last_activity": features["days_since_last_activity"].astype(float),
+            "last_period_revenue": last_period_revenue(features, horizon_days).astype(float),
+        }
+    )
 
 
 class TierAssigner(BaseEstimator):

@@ -117,12 +117,12 @@ def add_pipeline_value(
         pipeline_value(rows[rows["as_of"] == t], model_for(rows, t, horizon_days, seed))
         for t in sorted(features["as_of"].unique())
     ]
-    merged = features.merge(
-        pd.concat(values, ignore_index=True),
-        on=["customer_id", "as_of"],
-        how="left",
-        validate="one_to_one",
-    )
+    return join_pipeline_value(features, pd.concat(values, ignore_index=True))
+
+
+def join_pipeline_value(features: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+    """The feature on every customer row: 0 without open deals, missing without a model."""
+    merged = features.merge(values, on=["customer_id", "as_of"], how="left", validate="one_to_one")
     has_open = merged["open_deal_count"].gt(0)
     merged[PIPELINE_FEATURE] = merged[PIPELINE_FEATURE].where(has_open, 0.0)
     return merged

@@ -144,6 +144,7 @@ class TrainedModels:
     ltv: TweedieLTV | HurdleLTV | None = None
     ltv_kind: str = ""
     ltv_comparison: dict[str, dict[str, float]] = field(default_factory=dict)
+    ltv_validation: dict[str, dict[str, float]] = field(default_factory=dict)
     opportunity: PropensityModel | None = None
     example: pd.DataFrame | None = None
 
@@ -159,9 +160,10 @@ def _fit_ltv(
     valid: pd.DataFrame,
     test: pd.DataFrame,
     features: list[str],
-) -> tuple[TweedieLTV | HurdleLTV, str, dict[str, dict[str, float]]]:
-    """Fit both LTV models and report both on the held-out slice. The default is chosen on
-    the validation slice (or configured), so the held-out outcome decides nothing."""
+) -> tuple[TweedieLTV | HurdleLTV, str, dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Fit both LTV models; return the kept one, its name, and both models' metrics on the
+    held-out and the validation slice. The default is chosen on the validation slice (or
+    configured), so the held-out outcome decides nothing."""
     candidates = {
         "tweedie": TweedieLTV(params.lgbm, params.tweedie_variance_power, seed=params.seed),
         "hurdle": HurdleLTV(propensity, params.lgbm, seed=params.seed),
@@ -178,7 +180,7 @@ def _fit_ltv(
         kind = (min if lower_is_better else max)(
             on_valid, key=lambda k: on_valid[k][params.ltv_select_by]
         )
-    return candidates[kind], kind, comparison
+    return candidates[kind], kind, comparison, on_valid
 
 
 def train_models(
@@ -207,7 +209,7 @@ def train_models(
     models.propensity = PropensityModel(params.lgbm, params.calibration, seed=params.seed).fit(
         train[features], train["won_any"], valid[features], valid["won_any"]
     )
-    models.ltv, models.ltv_kind, models.ltv_comparison = _fit_ltv(
+    models.ltv, models.ltv_kind, models.ltv_comparison, models.ltv_validation = _fit_ltv(
         params, models.propensity, train, valid, test, features
     )
     return models

@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from tier_ml.backtest import (
+    backtest_origins,
     gate_metrics,
     models_tiers,
     promotion_decision,
@@ -29,25 +30,6 @@ from tier_ml.report.plots import calibration_by_tier_figure, lift_figure, migrat
 from tier_ml.tiering import TierPolicy
 
 logger = logging.getLogger(__name__)
-
-
-def backtest_origins(spec: Any, data_end: pd.Timestamp, horizon_days: int) -> list[pd.Timestamp]:
-    """Origins from a list or start/end/step; each must have complete outcomes."""
-    if isinstance(spec, dict):
-        origins = list(
-            pd.date_range(
-                spec["start"], spec["end"], freq=pd.DateOffset(months=int(spec["step_months"]))
-            )
-        )
-    else:
-        origins = [pd.Timestamp(o) for o in spec]
-    late = [o.date().isoformat() for o in origins if o + pd.Timedelta(days=horizon_days) > data_end]
-    if late:
-        raise ValueError(
-            f"backtest origins {late} have no complete outcome window: origin + "
-            f"{horizon_days} days is after the data's end {data_end.date()}"
-        )
-    return origins
 
 
 def replay_backtest(
