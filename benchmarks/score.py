@@ -26,7 +26,7 @@ from benchmarks.common import emit, load_crm, peak_rss_mb, synthetic_on_disk  # 
 from tier_ml.features.build import build_feature_table, training_cutoffs  # noqa: E402
 from tier_ml.features.config import FeatureParams  # noqa: E402
 from tier_ml.features.registry import reason_registry  # noqa: E402
-from tier_ml.io.scores import ScoreRun, rebuild_duckdb, write_partition  # noqa: E402
+from tier_ml.io.scores import ScoreRun, save_run  # noqa: E402
 from tier_ml.models.inputs import with_model_outputs  # noqa: E402
 from tier_ml.models.opportunity import fit_opportunity_model, opportunity_rows  # noqa: E402
 from tier_ml.models.split import time_split  # noqa: E402
@@ -116,8 +116,11 @@ def main() -> None:
     phases["predict_tier_explain_s"] = time.perf_counter() - start
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(dir=ROOT / "data" / "07_model_output") as folder:
-        write_partition(Path(folder) / "scores", ScoreRun(AS_OF, scores, reasons))
-        rebuild_duckdb(Path(folder) / "scores", Path(folder) / "tier_ml.duckdb")
+        save_run(
+            Path(folder) / "scores",
+            Path(folder) / "tier_ml.duckdb",
+            ScoreRun(AS_OF, scores, reasons),
+        )
     phases["write_s"] = time.perf_counter() - start
     total = sum(phases.values())
     emit(

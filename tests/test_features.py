@@ -130,6 +130,49 @@ def test_tenure_and_firmographics(at_t):
     assert at_t.loc["A", "industry"] == "Software" and at_t.loc["A", "employees"] == 50
 
 
+# One customer per kind of touch before T; SILENT's only recent records are not touches.
+TOUCH_CUSTOMERS = frame_customers(
+    [
+        ("OPEN", "2020-01-01"),
+        ("LOST", "2020-01-01"),
+        ("NEW", "2025-05-02"),
+        ("SILENT", "2020-01-01"),
+        ("CALL", "2020-01-01"),
+        ("NOTHING", None),
+    ]
+)
+TOUCH_DEALS = frame_deals(
+    [
+        ("o_won", "OPEN", "2024-12-01", "2025-01-01", "won", 500.0),
+        ("o_new", "OPEN", "2025-05-22", None, "open", 63_700.0),  # opened 10 days before T
+        ("l1", "LOST", "2024-01-01", "2025-05-12", "lost", 50.0),  # lost 20 days before T
+        ("s_won", "SILENT", "2024-11-01", "2024-12-01", "won", 100.0),  # won 182 days before
+        ("s_late", "SILENT", "2024-10-01", "2025-06-15", "won", 100.0),  # closes after T
+        ("s_next", "SILENT", "2025-06-05", None, "open", 10.0),  # opened after T
+        ("s_due", "SILENT", "2024-09-01", "2025-05-30", "open", 10.0),  # expected close date
+    ]
+)
+TOUCH_ACTIVITIES = frame_activities(
+    [("CALL", "2025-05-27", "call"), ("SILENT", "2025-06-02", "meeting")]  # the latter after T
+)
+
+
+def test_last_touch_is_the_latest_deal_opened_or_closed_activity_or_sign_up_before_t():
+    touch = build_features(TOUCH_CUSTOMERS, TOUCH_DEALS, TOUCH_ACTIVITIES, T, CONFIG)
+    days = touch.set_index("customer_id")["days_since_last_touch"]
+    assert days.drop("NOTHING").to_dict() == {
+        "CALL": 5,
+        "LOST": 20,
+        "NEW": 30,
+        "OPEN": 10,
+        "SILENT": 182,
+    }
+    assert np.isnan(days["NOTHING"])  # no created_at and no record: silent since ever
+    spec = feature_registry(CONFIG)["days_since_last_touch"]
+    assert spec.sentence(10.0) == "last deal, activity or sign-up 10 days ago"
+    assert spec.sentence(np.nan) == "no deal, activity or sign-up date on record"
+
+
 def test_labels_count_exactly_the_deals_closed_in_the_horizon():
     keys = pd.DataFrame(
         {

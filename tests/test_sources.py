@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import PROJECT, base_parameters
+from tier_ml.contract import ContractError
 from tier_ml.sources.adapters import load_source
 from tier_ml.sources.synthetic import SyntheticSpec, generate_crm, hidden_quality
 
@@ -95,9 +96,19 @@ def test_maven_crm_quirks_are_handled(shared_data):
         "lost": 2_473,
         "open": 664,
     }
-    open_deals = tables.deals[tables.deals["status"] == "open"]
-    assert open_deals["amount"].gt(0).all()  # list price of the product
     assert tables.deals["created_at"].notna().all()
+
+
+def test_maven_amounts_do_not_tell_the_outcome(shared_data):
+    """Every deal is priced at its product's list price: a lost deal's amount is not 0."""
+    params = {
+        **base_parameters("ingest")["ingest"]["maven_crm"],
+        "folder": shared_data / "maven_crm",
+    }
+    deals = load_source("maven_crm", params).deals
+    assert deals["amount"].gt(0).all()
+    per_product = deals.groupby("product")["amount"].nunique()
+    assert per_product.eq(1).all()
 
 
 def test_the_worked_crm_export_example_loads_through_parameters(monkeypatch):
@@ -115,3 +126,43 @@ def test_the_worked_crm_export_example_loads_through_parameters(monkeypatch):
 def test_unknown_source_is_named():
     with pytest.raises(ValueError, match="ingest.source is 'salesforce'"):
         load_source("salesforce", {})
+
+
+def test_crm_export_parquet_keeps_its_types_beside_csv_settings(tmp_path):
+    """A Parquet deals file beside CSV accounts: float ids match, the CSV decimal is not applied."""
+    (tmp_path / "accounts.csv").write_text("id;name\n1;Acme\n2;Beta\n")
+    pd.DataFrame(
+        {
+            "deal_id": ["d1", "d2"],
+            "customer_id": [1.0, 2.0],
+            "created_at": ["2025-01-01", "2025-01-02"],
+            "status": ["open", "open"],
+            "amount": [100.0, 1234.5],
+        }
+    ).to_parquet(tmp_path / "deals.parquet")
+    params = {
+        "customers_path": tmp_path / "accounts.csv",
+        "deals_path": tmp_path / "deals.parquet",
+        "csv": {"sep": ";", "decimal": ","},
+        "columns": {"customers": {"customer_id": "id"}},
+        "data_end_date": "2025-12-31",
+    }
+    tables = load_source("crm_export", params)
+    assert tables.deals["customer_id"].tolist() == ["1", "2"] and tables.quarantine.empty
+    assert tables.deals["amount"].tolist() == [100.0, 1234.5]
+
+
+def test_crm_export_quarantine_share_is_a_parameter(tmp_path):
+    (tmp_path / "accounts.csv").write_text("customer_id\nA\n")
+    (tmp_path / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,status,amount\nd1,A,2025-01-01,open,1\nd2,B,2025-01-01,open,1\n"
+    )
+    params = {
+        "customers_path": tmp_path / "accounts.csv",
+        "deals_path": tmp_path / "deals.csv",
+        "data_end_date": "2025-12-31",
+    }
+    with pytest.raises(ContractError, match="max_quarantine_share"):
+        load_source("crm_export", params)
+    tables = load_source("crm_export", {**params, "max_quarantine_share": 0.5})
+    assert tables.counts == {("deals", "unknown customer"): 1}

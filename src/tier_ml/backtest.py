@@ -7,28 +7,18 @@ and the result is judged against the deals won in [O, O + H).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from tier_ml.evaluation import classification_metrics
-from tier_ml.features.build import build_feature_table, training_cutoffs
+from tier_ml.features.build import build_feature_table
 from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.inputs import with_model_outputs
-from tier_ml.models.opportunity import fit_opportunity_model, opportunity_rows
-from tier_ml.models.segments import SegmentModel
-from tier_ml.models.split import time_split
-from tier_ml.models.training import (
-    TrainedModels,
-    TrainParams,
-    methods_in,
-    predictions_at,
-    train_models,
-)
+from tier_ml.models.selection import methods_of
+from tier_ml.models.training import TrainParams, replay_at
 from tier_ml.scoring import with_owner
-from tier_ml.tiering import TierAssigner, TierPolicy, tier_inputs
+from tier_ml.tiering import Overlays, TierAssigner, TierPolicy, tier_inputs
 
 
 def backtest_origins(spec: Any, data_end: pd.Timestamp, horizon_days: int) -> list[pd.Timestamp]:
@@ -50,205 +40,94 @@ def backtest_origins(spec: Any, data_end: pd.Timestamp, horizon_days: int) -> li
     return origins
 
 
-@dataclass(frozen=True)
-class OriginReplay:
-    """The models trained for one origin and every method's predictions at it."""
-
-    origin: pd.Timestamp
-    models: TrainedModels
-    model_input: pd.DataFrame
-    predictions: pd.DataFrame
-
-
-def replay_origin(
+def origin_model_input(
     customers: pd.DataFrame,
     deals: pd.DataFrame,
     activities: pd.DataFrame,
-    origin: pd.Timestamp,
+    cutoffs: list[pd.Timestamp],
     config: FeatureConfig,
     params: TrainParams,
-    cutoff_count: int,
-    step_months: int = 1,
     btyd: bool = False,
-    previous_segments: SegmentModel | None = None,
-) -> OriginReplay:
-    """Train on cutoffs whose label windows closed by `origin`, predict at `origin`."""
-    origin = pd.Timestamp(origin)
+    deal_history: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Features, labels and other models' outputs at `cutoffs`, as the train pipeline has them."""
     horizon = params.horizon_days
-    cutoffs = training_cutoffs(origin, horizon, cutoff_count, step_months)
-    table = build_feature_table(customers, deals, activities, [*cutoffs, origin], horizon, config)
-    model_input = with_owner(
-        with_model_outputs(table, deals, horizon, params.seed, btyd), customers
+    table = build_feature_table(
+        customers, deals, activities, cutoffs, horizon, config, deal_history
     )
-    split = time_split([*cutoffs, origin], horizon, params.valid_cutoffs, test_cutoffs=1)
-    history = table[table["as_of"] < origin]
-    opportunity = fit_opportunity_model(opportunity_rows(deals, history, horizon), params.seed)
-    models = train_models(model_input, split, params, previous_segments, opportunity)
-    predictions = predictions_at(models, model_input, params, [origin])
-    return OriginReplay(origin, models, model_input, predictions)
+    outputs = with_model_outputs(
+        table, deals, horizon, params.seed, btyd, params.scorecard, config, deal_history
+    )
+    return with_owner(outputs, customers)
+
+
+def replay_origins(
+    model_input: pd.DataFrame, origins: list[pd.Timestamp], params: TrainParams
+) -> pd.DataFrame:
+    """Every candidate at every origin, each fitted only on cutoffs closed by its origin."""
+    return pd.concat(
+        [replay_at(model_input, pd.Timestamp(o), params) for o in origins], ignore_index=True
+    )
 
 
 def tier_rows(
-    origin: pd.Timestamp,
     method: str,
     rows: pd.DataFrame,
-    p_win: np.ndarray,
-    value: np.ndarray,
+    predictions: pd.DataFrame,
     policy: TierPolicy,
-    previous: pd.Series | None,
     horizon_days: int,
 ) -> pd.DataFrame:
-    """Tiers of one method at one origin, under the same policy and overlays as scoring."""
-    frame = tier_inputs(rows, value, horizon_days, previous)
-    tiers = TierAssigner(policy).fit(frame["expected_value"]).assign(frame)
+    """Tiers of one method at one origin by the policy alone: no overlays and no hysteresis,
+    which would move different numbers of customers for different methods, so under the
+    quantile policy every method's tier A holds exactly the same share."""
+    value = predictions[f"value_{method}"].to_numpy()
+    frame = tier_inputs(rows, value, horizon_days)
+    bare = replace(policy, overlays=Overlays(inactivity_days=None, spend_threshold=None))
+    tiers = TierAssigner(bare).fit_assign(frame)
     return pd.DataFrame(
         {
             "customer_id": rows["customer_id"].to_numpy(),
-            "origin": origin,
+            "origin": predictions["origin"].to_numpy(),
             "method": method,
             "tier": tiers["tier"].to_numpy(),
-            "p_win": p_win,
+            "p_win": predictions[f"p_{method}"].to_numpy(),
             "expected_value": value,
-            "won_any": rows["won_any"].to_numpy(),
-            "won_revenue": rows["won_revenue"].to_numpy(),
+            "won_any": predictions["won_any"].to_numpy(),
+            "won_revenue": predictions["won_revenue"].to_numpy(),
         }
     )
 
 
-def origin_tiers(
-    replay: OriginReplay, policy: TierPolicy, previous: dict[str, pd.Series], horizon_days: int
+def backtest_tiers(
+    predictions: pd.DataFrame, model_input: pd.DataFrame, policy: TierPolicy, horizon_days: int
 ) -> pd.DataFrame:
-    """Every method's tiers at the replay's origin; the model's as `score` gives them."""
-    at_origin = replay.model_input[replay.model_input["as_of"] == replay.origin].reset_index(
-        drop=True
-    )
-    predictions = replay.predictions.reset_index(drop=True)
+    """Every candidate's tiers at every origin, at equal shares."""
     frames = []
-    for method in methods_in(predictions):
-        frames.append(
-            tier_rows(
-                replay.origin,
-                method,
-                at_origin,
-                predictions[f"p_{method}"].to_numpy(),
-                predictions[f"value_{method}"].to_numpy(),
-                policy,
-                previous.get(method),
-                horizon_days,
-            )
+    for origin, at_origin in predictions.groupby("origin", sort=True):
+        at_origin = at_origin.reset_index(drop=True)
+        rows = (
+            at_origin[["customer_id"]]
+            .assign(as_of=origin)
+            .merge(model_input, on=["customer_id", "as_of"], how="left", validate="one_to_one")
         )
-    return pd.concat(frames, ignore_index=True)
-
-
-@dataclass(frozen=True)
-class BacktestResult:
-    """Tiers of every method at every origin, and the cutoffs each origin trained on."""
-
-    tiers: pd.DataFrame
-    cutoffs_used: pd.DataFrame
-
-
-def run_backtest(
-    customers: pd.DataFrame,
-    deals: pd.DataFrame,
-    activities: pd.DataFrame,
-    origins: list[pd.Timestamp],
-    config: FeatureConfig,
-    params: TrainParams,
-    policy: TierPolicy,
-    cutoff_count: int,
-    step_months: int = 1,
-    btyd: bool = False,
-) -> BacktestResult:
-    """Replay each origin in order; segments and tiers carry over from one to the next."""
-    frames, used = [], []
-    segments, previous = None, {}
-    for origin in sorted(pd.Timestamp(o) for o in origins):
-        replay = replay_origin(
-            customers,
-            deals,
-            activities,
-            origin,
-            config,
-            params,
-            cutoff_count,
-            step_months,
-            btyd,
-            segments,
-        )
-        segments = replay.models.segments
-        tiers = origin_tiers(replay, policy, previous, params.horizon_days)
-        previous = {m: g.set_index("customer_id")["tier"] for m, g in tiers.groupby("method")}
-        frames.append(tiers)
-        split = replay.models.split
-        used += [
-            {
-                "origin": origin,
-                "slice": name,
-                "cutoff": t,
-                "label_window_end": t + pd.Timedelta(days=params.horizon_days),
-            }
-            for name in ("train", "valid")
-            for t in getattr(split, name)
+        frames += [
+            tier_rows(method, rows, at_origin, policy, horizon_days)
+            for method in methods_of(at_origin)
         ]
-    return BacktestResult(pd.concat(frames, ignore_index=True), pd.DataFrame(used))
-
-
-def gate_metrics(tiers: pd.DataFrame) -> dict[str, float]:
-    """AUC of the win probability and the revenue share of tier A."""
-    won = tiers["won_any"].to_numpy()
-    revenue = tiers["won_revenue"].to_numpy()
-    top = tiers["tier"].eq("A").to_numpy()
-    return {
-        "auc": classification_metrics(won, tiers["p_win"].to_numpy())["auc"],
-        "top_tier_revenue_capture": float(revenue[top].sum() / revenue.sum())
-        if revenue.sum() > 0
-        else float("nan"),
-    }
-
-
-def promotion_decision(
-    candidate: dict[str, float], champion: dict[str, float], primary: list[str], tolerance: float
-) -> dict[str, object]:
-    """Promote unless the candidate is worse than the champion by more than `tolerance`
-    on any primary metric."""
-    worse = [m for m in primary if candidate[m] < champion[m] - tolerance]
-    return {
-        "promote": not worse,
-        "reason": ("candidate within tolerance on " + ", ".join(primary))
-        if not worse
-        else (
-            "candidate worse on "
-            + ", ".join(f"{m} ({candidate[m]:.4f} vs {champion[m]:.4f})" for m in worse)
-        ),
-        "candidate": candidate,
-        "champion": champion,
-        "tolerance": tolerance,
-    }
-
-
-def models_tiers(
-    models: dict[str, Any],
-    model_input: pd.DataFrame,
-    cutoffs: list[pd.Timestamp],
-    policy: TierPolicy,
-    horizon_days: int,
-) -> pd.DataFrame:
-    """A fitted model set's tiers at held-out cutoffs (for the promotion gate)."""
-    frames = []
-    for t in cutoffs:
-        rows = model_input[model_input["as_of"] == t].reset_index(drop=True)
-        x = rows[models["propensity"].features_]
-        frames.append(
-            tier_rows(
-                t,
-                "model",
-                rows,
-                models["propensity"].predict(x),
-                models["ltv"].predict(x),
-                policy,
-                None,
-                horizon_days,
-            )
-        )
     return pd.concat(frames, ignore_index=True)
+
+
+def cutoffs_used(
+    predictions: pd.DataFrame, model_input: pd.DataFrame, horizon_days: int
+) -> pd.DataFrame:
+    """For each origin, the cutoffs its candidates were fitted on (label windows closed)."""
+    cutoffs = sorted(pd.Timestamp(t) for t in model_input["as_of"].unique())
+    window = pd.Timedelta(days=horizon_days)
+    return pd.DataFrame(
+        [
+            {"origin": origin, "cutoff": t, "label_window_end": t + window}
+            for origin in sorted(pd.Timestamp(o) for o in predictions["origin"].unique())
+            for t in cutoffs
+            if t + window <= origin
+        ]
+    )

@@ -9,13 +9,22 @@ names the file, the column, the rule, the number of offending rows and the first
 from __future__ import annotations
 
 import json
+import logging
+import re
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pandas.tseries.api import guess_datetime_format
+
+logger = logging.getLogger(__name__)
 
 DEAL_STATUSES = ("won", "lost", "open")
+# Deal fields that change over a deal's life; a deal history records them (long form).
+DEAL_HISTORY_FIELDS = ("amount", "stage", "product", "owner", "expected_close_at")
 EXAMPLE_ROWS = 5
 QUARANTINE_COLUMNS = ["table", "source_file", "reason", "record"]
 
@@ -49,11 +58,15 @@ class ContractError(ValueError):
 
 @dataclass(frozen=True)
 class RawTable:
-    """A source table as read, every cell a string, with the file it came from."""
+    """A source table as read, every cell a string, with the file it came from.
+
+    `decimal` is the file's own decimal mark: a CSV setting, "." for Parquet's typed numbers.
+    """
 
     name: str
     source_file: str
     frame: pd.DataFrame
+    decimal: str = "."
 
 
 @dataclass(frozen=True)
@@ -66,32 +79,42 @@ class CRMTables:
     quarantine: pd.DataFrame
     data_end: pd.Timestamp
     counts: dict[str, int] = field(default_factory=dict)
+    deal_history: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
 class ParseOptions:
-    """How a source writes its values: date format, status words, declared end date."""
+    """How a source writes its values: date format, status words, declared end date, the
+    timezone offsets are converted to, and the share of a table that may be quarantined."""
 
     status_map: Mapping[str, str] = field(default_factory=dict)
     date_format: str | None = None
-    dayfirst: bool = False
     data_end_date: str | None = None
     numeric_attributes: tuple[str, ...] = ("employees", "annual_revenue")
     value_fixes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    decimal: str = "."
+    timezone: str = "UTC"
+    max_quarantine_share: float = 0.2
+    history_fields: Mapping[str, str] = field(default_factory=dict)
 
 
 REQUIRED = {
     "customers": ("customer_id",),
     "deals": ("deal_id", "customer_id", "created_at", "status", "amount"),
     "activities": ("customer_id", "occurred_at", "type"),
+    "deal_history": ("deal_id", "changed_at", "field", "value"),
 }
-KEY_COLUMNS = ("customer_id", "deal_id", "status")
+# Kept as written: ids, statuses, and deal history values (typed per field, not categories).
+KEY_COLUMNS = ("customer_id", "deal_id", "status", "field", "value", "old_value")
+ID_COLUMNS = ("customer_id", "deal_id")
+
 DATE_COLUMNS = {
     "customers": ("created_at",),
-    "deals": ("created_at", "closed_at"),
+    "deals": ("created_at", "closed_at", "expected_close_at"),
     "activities": ("occurred_at",),
+    "deal_history": ("changed_at",),
 }
+# Plans, not records: an expected close date may lie after the data's end.
+PLANNED_DATES = ("expected_close_at",)
 
 
 def _fail(table: RawTable, column: str, rule: str, mask: pd.Series) -> Violation:
@@ -125,6 +148,15 @@ def check_shape(table: RawTable) -> None:
                 )
             ]
         )
+    doubled = table.frame.columns[table.frame.columns.duplicated()].unique()
+    if len(doubled):
+        rule = "column name is unique (two columns would feed one contract column)"
+        raise ContractError(
+            [
+                Violation(table.name, table.source_file, str(c), rule, 0, table.frame.head(0))
+                for c in doubled
+            ]
+        )
     missing = [c for c in REQUIRED[table.name] if c not in table.frame.columns]
     if missing:
         raise ContractError(
@@ -146,6 +178,74 @@ def _blank(values: pd.Series) -> pd.Series:
     return values.isna() | values.astype("str").str.strip().eq("")
 
 
+ISO_8601 = "ISO8601"
+# A time of day followed by Z or an offset: "10:00:00Z", "10:00+02:00", "10:00:00.5 -0500".
+_UTC_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def _read_dates(text: pd.Series, date_format: str) -> pd.Series:
+    return pd.to_datetime(text, format=date_format, utc=True, errors="coerce")
+
+
+def infer_date_formats(text: pd.Series) -> list[str]:
+    """The formats a date column may be read with, when the source declares none.
+
+    ISO 8601 when every value is; else pandas' month-first and day-first guesses for the
+    first other value, kept when they read the most values. Two formats left mean the column
+    is ambiguous ("03/04/2025" is 3 April or 4 March), and the source must declare one.
+    """
+    values = text.dropna()
+    others = values[_read_dates(values, ISO_8601).isna()]
+    if others.empty:
+        return [ISO_8601]
+    with warnings.catch_warnings():  # pandas warns when a month-first guess fails
+        warnings.simplefilter("ignore", UserWarning)
+        guesses = {guess_datetime_format(others.iloc[0], dayfirst=d) for d in (False, True)}
+    read = {f: int(_read_dates(values, f).notna().sum()) for f in sorted(guesses - {None})}
+    if not any(read.values()):
+        return [ISO_8601]
+    return [f for f, n in read.items() if n == max(read.values())]
+
+
+def to_local_time(text: pd.Series, utc: pd.Series, timezone: str, where: str) -> pd.Series:
+    """Naive timestamps in one timezone: values with a UTC offset are converted to it, values
+    without one are taken as already local. Mixed offsets thus compare correctly."""
+    offset = text.str.contains(_UTC_OFFSET, regex=True, na=False) & utc.notna()
+    if offset.any():
+        logger.info(
+            "Converted %d date(s) with a UTC offset in %s to %s", offset.sum(), where, timezone
+        )
+    local = utc.dt.tz_convert(timezone).dt.tz_localize(None)
+    return local.where(offset, utc.dt.tz_localize(None)).astype("datetime64[us]")
+
+
+def parse_date_column(
+    table: RawTable, column: str, options: ParseOptions
+) -> tuple[pd.Series, list[Violation]]:
+    """One date column in the declared format, or in the one format its values allow."""
+    text = _as_str(table.frame[column])
+    formats = [options.date_format] if options.date_format else infer_date_formats(text)
+    where = f"{table.source_file} column '{column}'"
+    if len(formats) > 1:
+        first, second = (_read_dates(text, f) for f in formats)
+        differ = first.notna() & second.notna() & first.ne(second)
+        if differ.any():
+            rule = f"date format is ambiguous ({' or '.join(formats)}); set date_format"
+            return pd.Series(pd.NaT, index=text.index), [_fail(table, column, rule, differ)]
+    fmt = formats[0]
+
+    utc = _read_dates(text, fmt)
+    inferred = fmt not in (options.date_format, ISO_8601)
+    if inferred:
+        logger.info("Read dates in %s as %s (inferred; set date_format to change)", where, fmt)
+    named = (
+        "ISO 8601" if fmt == ISO_8601 else fmt + (", inferred; set date_format" if inferred else "")
+    )
+    bad = utc.isna() & text.notna()
+    violations = [_fail(table, column, f"parses as a date ({named})", bad)] if bad.any() else []
+    return to_local_time(text, utc, options.timezone, where), violations
+
+
 def parse_dates(
     table: RawTable, options: ParseOptions
 ) -> tuple[dict[str, pd.Series], list[Violation]]:
@@ -153,38 +253,35 @@ def parse_dates(
     parsed: dict[str, pd.Series] = {}
     violations = []
     for column in DATE_COLUMNS[table.name]:
-        if column not in table.frame.columns:
-            continue
-        raw = table.frame[column]
-        values = pd.to_datetime(
-            raw.where(~_blank(raw)),
-            format=options.date_format,
-            dayfirst=options.dayfirst,
-            errors="coerce",
-        )
-        bad = values.isna() & ~_blank(raw)
-        if bad.any():
-            rule = f"parses as a date ({options.date_format or 'ISO 8601'})"
-            violations.append(_fail(table, column, rule, bad))
-        parsed[column] = values.dt.tz_localize(None) if values.dt.tz else values
-        parsed[column] = parsed[column].astype("datetime64[us]")
+        if column in table.frame.columns:
+            parsed[column], bad = parse_date_column(table, column, options)
+            violations += bad
     return parsed, violations
 
 
 def parse_numbers(
     table: RawTable, column: str, decimal: str = "."
 ) -> tuple[pd.Series, list[Violation]]:
-    """Parse a numeric column; a present value that is not a number is a violation.
+    """Parse a numeric column strictly in the file's format; a present value that is not a
+    finite number is a violation.
 
-    With a decimal comma, dots are thousands separators ("1.234,5" is 1234.5).
+    With a decimal comma, dots may only group thousands ("1.234,5" is 1234.5): "1234.56" and
+    "1,234.56" are refused rather than read as 123456 and 1.23456.
     """
-    raw = table.frame[column]
-    text = raw.where(~_blank(raw))
-    if decimal != "." and text.dtype == "str":
-        text = text.str.replace(".", "", regex=False).str.replace(decimal, ".", regex=False)
+    text = _as_str(table.frame[column])
+    rule = "is numeric"
+    if decimal != ".":
+        grouped = rf"[+-]?(?:\d{{1,3}}(?:\.\d{{3}})+|\d+)(?:{re.escape(decimal)}\d+)?"
+        written = text.str.fullmatch(grouped).fillna(False).astype("bool")
+        text = text.where(written).str.replace(".", "", regex=False)
+        text = text.str.replace(decimal, ".", regex=False)
+        rule = f"is numeric (decimal '{decimal}', thousands '.')"
     values = pd.to_numeric(text, errors="coerce").astype("float64")
-    bad = values.isna() & ~_blank(raw)
-    violations = [_fail(table, column, "is numeric", bad)] if bad.any() else []
+    bad = values.isna() & ~_blank(table.frame[column])
+    infinite = pd.Series(np.isinf(values), index=values.index)
+    violations = [_fail(table, column, rule, bad)] if bad.any() else []
+    if infinite.any():
+        violations.append(_fail(table, column, "is a finite number", infinite))
     return values, violations
 
 
@@ -197,14 +294,16 @@ def map_status(table: RawTable, status_map: Mapping[str, str]) -> tuple[pd.Serie
     bad = status.isna() | ~status.isin(DEAL_STATUSES)
     if not bad.any():
         return status.astype("str"), []
-    unknown = sorted(table.frame.loc[bad, "status"].astype("str").unique())[:10]
+    unknown = sorted(_as_str(table.frame.loc[bad, "status"]).fillna("").unique())[:10]
     rule = f"status maps to won/lost/open (unknown values: {unknown}; add them to status_map)"
     return status, [_fail(table, "status", rule, bad)]
 
 
 def _record_json(frame: pd.DataFrame) -> pd.Series:
+    """Each row as strict JSON: a missing value is null, never a bare NaN."""
+    records = frame.astype("object").where(frame.notna(), None).to_dict(orient="records")
     return pd.Series(
-        [json.dumps(r, default=str) for r in frame.to_dict(orient="records")],
+        [json.dumps(r, default=str, allow_nan=False) for r in records],
         index=frame.index,
         dtype="str",
     )
@@ -225,16 +324,21 @@ def quarantine_rows(table: RawTable, mask: pd.Series, reason: str) -> pd.DataFra
     )
 
 
-def split_duplicates(table: RawTable, key: str) -> tuple[pd.Series, pd.DataFrame]:
+def split_duplicates(
+    table: RawTable, parsed: pd.DataFrame, key: str
+) -> tuple[pd.Series, pd.DataFrame]:
     """Identical repeats of a key are quarantined; repeats that disagree are an error.
 
-    Returns the mask of rows to keep and the quarantined repeats.
+    Rows are compared as parsed (ids stripped of spaces), so "d1 " repeats "d1". An empty key
+    is its own error. Returns the mask of rows to keep and the quarantined repeats.
     """
-    frame = table.frame
-    repeated = frame.duplicated(keep="first")
-    conflicting = frame[key].duplicated(keep=False) & ~frame.duplicated(keep=False)
-    conflict_keys = frame.loc[conflicting, key].unique()
-    in_conflict = frame[key].isin(conflict_keys)
+    empty = parsed[key].isna()
+    if empty.any():
+        raise ContractError([_fail(table, key, f"'{key}' is not empty", empty)])
+    repeated = parsed.duplicated(keep="first")
+    conflicting = parsed[key].duplicated(keep=False) & ~parsed.duplicated(keep=False)
+    conflict_keys = parsed.loc[conflicting, key].unique()
+    in_conflict = parsed[key].isin(conflict_keys)
     if in_conflict.any():
         rule = f"'{key}' is unique (rows that share it disagree)"
         raise ContractError([_fail(table, key, rule, in_conflict)])
@@ -277,6 +381,16 @@ _SCHEMAS = {
             "customer_id": pa.Column("str", nullable=False),
             "occurred_at": pa.Column("datetime64[us]", nullable=False),
             "type": pa.Column("str", nullable=False),
+        },
+        strict=False,
+    ),
+    "deal_history": pa.DataFrameSchema(
+        {
+            "deal_id": pa.Column("str", nullable=False),
+            "changed_at": pa.Column("datetime64[us]", nullable=False),
+            "field": pa.Column("str", pa.Check.isin(DEAL_HISTORY_FIELDS)),
+            "value": pa.Column("str", nullable=True),
+            "old_value": pa.Column("str", nullable=True, required=False),
         },
         strict=False,
     ),
@@ -328,7 +442,7 @@ def check_not_after(table: RawTable, parsed: pd.DataFrame, end: pd.Timestamp) ->
     limit = end + pd.Timedelta(days=1)
     violations = []
     for column in DATE_COLUMNS[table.name]:
-        if column in parsed.columns:
+        if column in parsed.columns and column not in PLANNED_DATES:
             late = (parsed[column] >= limit).fillna(False)
             if late.any():
                 rule = f"date is not after the data's end date {end.date()}"
@@ -373,6 +487,15 @@ def parse_table(table: RawTable, options: ParseOptions, end: pd.Timestamp) -> pd
     parsed = table.frame.copy()
     for column in parsed.columns:
         parsed[column] = _as_str(parsed[column])
+    for column in set(ID_COLUMNS) & set(parsed.columns):
+        spaced = parsed[column].ne(table.frame[column]) & parsed[column].notna()
+        if spaced.any():
+            logger.warning(
+                "Stripped spaces around %d %s value(s) in %s",
+                spaced.sum(),
+                column,
+                table.source_file,
+            )
     for column, values in dates.items():
         parsed[column] = values
     numeric = [c for c in options.numeric_attributes if c in parsed.columns]
@@ -383,8 +506,9 @@ def parse_table(table: RawTable, options: ParseOptions, end: pd.Timestamp) -> pd
         violations += status_violations
         if "closed_at" not in parsed.columns:
             parsed["closed_at"] = pd.Series(pd.NaT, index=parsed.index, dtype="datetime64[us]")
+        parsed = split_expected_close(parsed)
     for column in numeric:
-        parsed[column], number_violations = parse_numbers(table, column, options.decimal)
+        parsed[column], number_violations = parse_numbers(table, column, table.decimal)
         violations += number_violations
     violations += check_not_after(table, parsed, end)
     _raise_if(violations)
@@ -394,6 +518,81 @@ def parse_table(table: RawTable, options: ParseOptions, end: pd.Timestamp) -> pd
         if c not in KEY_COLUMNS and c not in numeric and parsed[c].dtype == "str"
     ]
     return clean_categories(parsed, options, text)
+
+
+def split_expected_close(deals: pd.DataFrame) -> pd.DataFrame:
+    """An open deal's close date is a plan (Salesforce requires one), not an outcome: it moves
+    to `expected_close_at`, which may lie after the data's end, and `closed_at` stays empty."""
+    is_open = deals["status"].eq("open")
+    planned = deals["closed_at"].where(is_open)
+    if "expected_close_at" in deals.columns:
+        planned = deals["expected_close_at"].fillna(planned)
+    return deals.assign(
+        closed_at=deals["closed_at"].where(~is_open),
+        expected_close_at=planned.astype("datetime64[us]"),
+    )
+
+
+def parse_history_values(
+    table: RawTable, parsed: pd.DataFrame, options: ParseOptions
+) -> tuple[pd.DataFrame, list[Violation]]:
+    """Deal history values typed per field and written back as canonical text (a number, an
+    ISO date), so that one `value` column holds every field and features parse it exactly."""
+    out = parsed.copy()
+    amounts = out.index[out["field"].eq("amount")]
+    planned = out.index[out["field"].eq("expected_close_at")]
+    only_amounts = replace(table, frame=table.frame.loc[amounts])
+    only_dates = replace(table, frame=table.frame.loc[planned])
+    violations = []
+    for column in ("value", "old_value"):
+        if column not in out.columns:
+            continue
+        numbers, bad_numbers = parse_numbers(only_amounts, column, table.decimal)
+        dates, bad_dates = parse_date_column(only_dates, column, options)
+        violations += bad_numbers + bad_dates
+        out.loc[amounts, column] = numbers.map(repr).where(numbers.notna())
+        out.loc[planned, column] = dates.dt.strftime("%Y-%m-%dT%H:%M:%S").where(dates.notna())
+    return out, violations
+
+
+def split_history(
+    table: RawTable, parsed: pd.DataFrame, options: ParseOptions, deal_ids: pd.Index
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The deal history in the contract's words; changes of fields not tracked
+    (`history_fields` maps the source's field names) or of unknown deals are set aside,
+    returned by the column each reason is about."""
+    lookup = {**{f: f for f in DEAL_HISTORY_FIELDS}, **options.history_fields}
+    out = parsed.assign(field=parsed["field"].map(lookup))
+    untracked = out["field"].isna()
+    unknown = ~untracked & ~out["deal_id"].isin(deal_ids)
+    out, violations = parse_history_values(table, out.loc[~(untracked | unknown)], options)
+    _raise_if(violations)
+    return out, {
+        "field": quarantine_rows(table, untracked, "field is not a tracked deal field"),
+        "deal_id": quarantine_rows(table, unknown, "unknown deal"),
+    }
+
+
+def check_quarantine_share(
+    table: RawTable, set_aside: Mapping[str, pd.DataFrame], limit: float
+) -> None:
+    """Setting aside more than `limit` of a table means broken input (ids read as floats, the
+    wrong file), not a few bad rows: the run stops rather than writing a thin result.
+
+    `set_aside` maps the column each reason is about to the rows set aside for it.
+    """
+    parts = {column: rows for column, rows in set_aside.items() if len(rows)}
+    count = sum(len(rows) for rows in parts.values())
+    if count <= limit * len(table.frame):
+        return
+    rows = pd.concat(parts.values())
+    reasons = rows["reason"].value_counts().to_dict()
+    rule = (
+        f"at most {limit:.0%} of rows are quarantined (max_quarantine_share); "
+        f"{count / len(table.frame):.0%} were: {reasons}"
+    )
+    mask = pd.Series(table.frame.index.isin(rows.index), index=table.frame.index)
+    raise ContractError([_fail(table, ", ".join(parts), rule, mask)])
 
 
 def split_orphans(
@@ -424,19 +623,33 @@ def _empty_activities() -> pd.DataFrame:
     )
 
 
+def _empty_deal_history() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "deal_id": pd.Series(dtype="str"),
+            "changed_at": pd.Series(dtype="datetime64[us]"),
+            "field": pd.Series(dtype="str"),
+            "value": pd.Series(dtype="str"),
+        }
+    )
+
+
 def enforce_contract(
     customers: RawTable,
     deals: RawTable,
     activities: RawTable | None,
     options: ParseOptions,
     today: pd.Timestamp | None = None,
+    deal_history: RawTable | None = None,
 ) -> CRMTables:
     """Parse, check and split raw source tables into the contract tables and a quarantine."""
     end = resolve_data_end(options, today if today is not None else pd.Timestamp.now())
     set_aside = []
 
+    limit = options.max_quarantine_share
     customers_parsed = parse_table(customers, options, end)
-    keep, dups = split_duplicates(customers, "customer_id")
+    keep, dups = split_duplicates(customers, customers_parsed, "customer_id")
+    check_quarantine_share(customers, {"customer_id": dups}, limit)
     set_aside.append(dups)
     customers_clean = customers_parsed.loc[keep]
     if "created_at" not in customers_clean.columns:
@@ -447,8 +660,10 @@ def enforce_contract(
     ids = pd.Index(customers_clean["customer_id"])
 
     deals_parsed = parse_table(deals, options, end)
-    keep, dups = split_duplicates(deals, "deal_id")
+    dated = [customers_parsed, deals_parsed]
+    keep, dups = split_duplicates(deals, deals_parsed, "deal_id")
     keep, orphans = split_orphans(deals, deals_parsed, keep, ids)
+    check_quarantine_share(deals, {"deal_id": dups, "customer_id": orphans}, limit)
     set_aside += [dups, orphans]
     deals_clean = deals_parsed.loc[keep]
     check_schema(deals, deals_clean)
@@ -457,15 +672,31 @@ def enforce_contract(
         activities_clean = _empty_activities()
     else:
         activities_parsed = parse_table(activities, options, end)
+        dated.append(activities_parsed)
         # Activities have no key: two calls on one day are two calls, not a duplicate.
         everything = pd.Series(True, index=activities_parsed.index)
         keep, orphans = split_orphans(activities, activities_parsed, everything, ids)
+        check_quarantine_share(activities, {"customer_id": orphans}, limit)
         set_aside.append(orphans)
         activities_clean = activities_parsed.loc[keep].copy()
         check_schema(activities, activities_clean)
         activities_clean["type"] = (
             activities_clean["type"].str.casefold().str.replace(r"[\s\-]+", "_", regex=True)
         )
+
+    customers_clean = fill_created_at(customers_clean, deals_clean, activities_clean)
+
+    if deal_history is None:
+        history_clean = _empty_deal_history()
+    else:
+        history_parsed = parse_table(deal_history, options, end)
+        history_clean, history_aside = split_history(
+            deal_history, history_parsed, options, pd.Index(deals_clean["deal_id"])
+        )
+        # Untracked fields are expected (a CRM logs many); unknown deals mean broken ids.
+        check_quarantine_share(deal_history, {"deal_id": history_aside["deal_id"]}, limit)
+        set_aside += history_aside.values()
+        check_schema(deal_history, history_clean)
 
     quarantine = pd.concat(set_aside, ignore_index=True) if set_aside else pd.DataFrame()
     quarantine = quarantine.reindex(columns=QUARANTINE_COLUMNS).astype("str")
@@ -474,15 +705,41 @@ def enforce_contract(
         deals=deals_clean.reset_index(drop=True),
         activities=activities_clean.reset_index(drop=True),
         quarantine=quarantine,
-        data_end=end
-        if options.data_end_date
-        else _latest_event(deals_clean, activities_clean, end),
+        data_end=end if options.data_end_date else latest_date(dated, end),
         counts=quarantine.groupby(["table", "reason"]).size().to_dict() if len(quarantine) else {},
+        deal_history=history_clean.reset_index(drop=True),
     )
 
 
-def _latest_event(deals: pd.DataFrame, activities: pd.DataFrame, end: pd.Timestamp) -> pd.Timestamp:
-    """With no declared end, the data covers up to the day of its latest recorded event."""
-    stamps = [deals["created_at"].max(), deals["closed_at"].max(), activities["occurred_at"].max()]
+def latest_date(tables: list[pd.DataFrame], end: pd.Timestamp) -> pd.Timestamp:
+    """With no declared end, the data covers up to the day of its latest recorded date, in any
+    table and in quarantined rows too, so that the newest customers are scored. Planned dates
+    (an expected close) are not records."""
+    stamps = [
+        frame[column].max()
+        for frame in tables
+        for column in frame.select_dtypes("datetime").columns
+        if column not in PLANNED_DATES
+    ]
     latest = max((s for s in stamps if pd.notna(s)), default=end)
     return min(pd.Timestamp(latest).normalize(), end)
+
+
+def fill_created_at(
+    customers: pd.DataFrame, deals: pd.DataFrame, activities: pd.DataFrame
+) -> pd.DataFrame:
+    """A customer with no `created_at` is known from its first deal or activity: left empty,
+    it would exist at every past cutoff, and appending it would change features there.
+    A customer with no record at all stays empty."""
+    first = pd.concat(
+        [
+            deals.set_index("customer_id")["created_at"],
+            activities.set_index("customer_id")["occurred_at"],
+        ]
+    )
+    first = first.groupby(level=0).min()
+    filled = customers["created_at"].fillna(customers["customer_id"].map(first))
+    count = int((filled.notna() & customers["created_at"].isna()).sum())
+    if count:
+        logger.info("Set created_at of %d customer(s) without one to their first record", count)
+    return customers.assign(created_at=filled.astype("datetime64[us]"))

@@ -1,7 +1,9 @@
 """Batch scoring at `as_of`: features, win probability, expected value, tiers and reasons.
 
 The same function scores a nightly run and a backtest origin. With no propensity model (the
-minimum data check failed) the weighted scorecard is the tier source ("rules only").
+minimum data check failed) the weighted scorecard is the tier source ("rules only"): its
+score becomes p_win and expected value only through a fitted `ScoreMapper` under
+`RULES_MAPPER`; without one, money columns stay missing and tiers follow the score's rank.
 """
 
 from __future__ import annotations
@@ -24,11 +26,18 @@ from tier_ml.features.build import build_features
 from tier_ml.features.registry import FeatureConfig, FeatureSpec
 from tier_ml.models.baselines import (
     parse_scorecard,
+    rfm_parts,
     scorecard_dimensions,
     scorecard_score,
 )
 from tier_ml.models.btyd import add_btyd_features
-from tier_ml.models.opportunity import join_pipeline_value, opportunity_rows, pipeline_value
+from tier_ml.models.candidates import BaselineModel, with_stack_scores
+from tier_ml.models.opportunity import (
+    historic_win_rate,
+    join_pipeline_value,
+    opportunity_rows,
+    pipeline_value,
+)
 from tier_ml.tiering import TierAssigner, TierPolicy, tier_inputs
 
 SCORE_COLUMNS = [
@@ -52,6 +61,8 @@ SCORE_COLUMNS = [
     "owner",
     "source",
 ]
+COLD_START_FEATURES = ("won_count_total", "act_total_365d")  # all zero: a cold start
+RULES_MAPPER = "rules_mapper"  # models key of a fitted ScoreMapper for the scorecard score
 
 
 @dataclass(frozen=True)
@@ -77,12 +88,19 @@ def scoring_features(
     horizon_days: int,
     opportunity: Any | None,
     btyd: bool,
+    scorecard: Mapping[str, Any],
+    deal_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Point-in-time features at `as_of`, with the champion's open-deal scoring."""
-    features = with_owner(build_features(customers, deals, activities, as_of, config), customers)
-    rows = opportunity_rows(deals, features, horizon_days)
-    features = join_pipeline_value(features, pipeline_value(rows, opportunity))
-    return add_btyd_features(features, deals, horizon_days) if btyd else features
+    """Point-in-time features at `as_of`, with the champion's open-deal scoring (or the
+    historic win rate, as in training) and the baselines' scores."""
+    features = with_owner(
+        build_features(customers, deals, activities, as_of, config, deal_history), customers
+    )
+    rows = opportunity_rows(deals, features, horizon_days, config, deal_history)
+    value = pipeline_value(rows, opportunity, historic_win_rate(deals, as_of))
+    features = join_pipeline_value(features, value)
+    features = add_btyd_features(features, deals, horizon_days) if btyd else features
+    return with_stack_scores(features, scorecard)
 
 
 def with_owner(features: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
@@ -141,6 +159,55 @@ def _rules_reasons(
     return reasons, long
 
 
+def _rules_values(
+    features: pd.DataFrame, models: Mapping[str, Any], params: ScoringParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rules only: p_win, expected value and the value tiers are cut on. A fitted score
+    mapper turns the unitless 0-1 scorecard score into money; without one there is no money,
+    so p_win and expected value stay missing, tiers follow the score's rank, and a policy
+    that cuts on money is refused."""
+    score = scorecard_score(features, parse_scorecard(params.scorecard)).to_numpy(float)
+    mapper = models.get(RULES_MAPPER)
+    if mapper is not None:
+        value = mapper.revenue(score)
+        return mapper.probability(score), value, value
+    if params.policy.kind == "threshold":
+        raise ValueError(
+            "The threshold tier policy cuts on expected value in money, but this run has no "
+            "champion model and no score mapper (models key "
+            f"'{RULES_MAPPER}'), so tiers come from the unitless 0-1 scorecard score. Use "
+            "scoring.policy: quantile or capacity, or train and promote a model first."
+        )
+    missing = np.full(len(score), np.nan)
+    return missing, missing, score
+
+
+def tier_source(propensity: Any) -> str:
+    """What set the tiers: "model", or the baseline that is champion ("rfm", "scorecard"...)."""
+    return propensity.method if isinstance(propensity, BaselineModel) else "model"
+
+
+def _baseline_scores(
+    models: Mapping[str, Any],
+    features: pd.DataFrame,
+    params: ScoringParams,
+    registry: Mapping[str, FeatureSpec],
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """A baseline is champion: its mapped P(win) and revenue; reasons from its own parts
+    (the scorecard's dimensions, or recency, frequency and spend) against their average."""
+    baseline = models["propensity"]
+    rows = features[baseline.features_]
+    if baseline.method == "scorecard":
+        reasons, long = _rules_reasons(features, params, registry)
+    else:
+        parts = rfm_parts(features)
+        centred = parts - parts.mean()
+        values = features[list(parts.columns)]
+        reasons = reason_codes(centred, values, registry, params.n_reasons, params.n_risks)
+        long = top_contributions(centred, values, features["customer_id"], params.top_contributions)
+    return baseline.predict(rows), models["ltv"].predict(rows), reasons, long
+
+
 def score_customers(
     features: pd.DataFrame,
     models: Mapping[str, Any],
@@ -153,19 +220,21 @@ def score_customers(
     features = features.reset_index(drop=True)
     rules_only = "propensity" not in models
     if rules_only:
-        p_win = np.full(len(features), np.nan)
-        expected_value = scorecard_score(features, parse_scorecard(params.scorecard)).to_numpy()
-        expected_revenue = np.full(len(features), np.nan)
+        p_win, expected_value, tier_value = _rules_values(features, models, params)
         reasons, long = _rules_reasons(features, params, registry)
+    elif isinstance(models["propensity"], BaselineModel):
+        p_win, expected_value, reasons, long = _baseline_scores(models, features, params, registry)
+        tier_value = expected_value
     else:
         p_win, reasons, long = _model_reasons(models, features, params, registry)
-        expected_value = models["ltv"].predict(features[models["ltv"].features_])
-        expected_revenue = expected_value / np.clip(p_win, 1e-6, None)
+        expected_value = tier_value = models["ltv"].predict(features[models["ltv"].features_])
+    expected_revenue = expected_value / np.clip(p_win, 1e-6, None)
     frame = tier_inputs(
-        features, expected_value, params.horizon_days, latest_before(history, params.as_of)
+        features, tier_value, params.horizon_days, latest_before(history, params.as_of)
     )
-    assigner = TierAssigner(params.policy).fit(frame["expected_value"])
-    tiers = assigner.assign(frame)
+    unitless = rules_only and models.get(RULES_MAPPER) is None
+    assigner = TierAssigner(params.policy, "scorecard score" if unitless else "expected value")
+    tiers = assigner.fit_assign(frame)
     segments = models.get("segments")
     segment = segments.name(segments.predict(features)) if segments is not None else None
     scores = pd.DataFrame(
@@ -179,9 +248,9 @@ def score_customers(
             "segment": segment,
             **reasons,
             "previous_tier": frame["previous_tier"],
-            "cold_start": features["won_count_total"].eq(0) & features["act_total_365d"].eq(0),
+            "cold_start": features[list(COLD_START_FEATURES)].eq(0).all(axis=1),
             "owner": frame["owner"],
-            "source": "rules" if rules_only else "model",
+            "source": "rules" if rules_only else tier_source(models["propensity"]),
         }
     )
     long.insert(1, "as_of", params.as_of)

@@ -14,6 +14,6 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft", "globals": "soft"},
 }
 
-from tier_ml.hooks import FailureSummaryHooks  # noqa: E402
+from tier_ml.hooks import FailureSummaryHooks, ScoreStoreLockHooks  # noqa: E402
 
-HOOKS = (FailureSummaryHooks(),)
+HOOKS = (FailureSummaryHooks(), ScoreStoreLockHooks())

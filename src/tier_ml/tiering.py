@@ -1,13 +1,17 @@
 """Tier policies, overlays and hysteresis: from expected value to A/B/C/D with an action.
 
 `TierAssigner.fit` learns value cut points from the population scored now (quantile shares,
-or fixed thresholds); `assign` applies them, then the overlays (inactivity downgrade, spend
-upgrade), then hysteresis (a customer close to a boundary keeps its previous tier), and names
-every effect in `tier_change_reason`.
+or fixed thresholds). `fit_assign` tiers that population: the quantile policy by rank, so each
+tier gets exactly its share whatever the ties (broken by customer_id); `assign` tiers rows
+scored elsewhere on the fitted cut points. Both then apply the overlays (inactivity
+downgrade, spend upgrade) and hysteresis (a customer close to a boundary value keeps its
+previous tier), and name every effect in `tier_change_reason`. A missing score ranks last:
+tier D, "no score", and a warning with the count.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -24,13 +28,16 @@ ACTIONS = {
     "zh": {"A": "立即跟进", "B": "季度重点", "C": "长期培育", "D": "暂缓接触"},
 }
 RANK = {t: i for i, t in enumerate(TIERS)}
+SILENCE_FEATURE = "days_since_last_touch"  # the feature the inactivity overlay reads
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Overlays:
     """Business rules on top of the model's tiers."""
 
-    inactivity_days: int | None = 90  # no won deal or activity for this long: at most C
+    inactivity_days: int | None = 90  # no touch (days_since_last_touch) this long: at most C
     inactivity_cap: str = "C"
     spend_threshold: float | None = None  # won revenue in the last period above it: at least B
     spend_floor: str = "B"
@@ -85,12 +92,12 @@ def _by_cuts(value: np.ndarray, cuts: Mapping[str, float]) -> np.ndarray:
 
 
 def _by_capacity(frame: pd.DataFrame, capacity: Mapping[str, int]) -> np.ndarray:
-    """Each owner's best accounts: the first N get A, the next M get B, and so on."""
-    rank = (
-        frame.groupby(frame["owner"].fillna("(no owner)"))["expected_value"]
-        .rank(ascending=False, method="first")
-        .to_numpy()
-    )
+    """Each owner's best accounts: the first N get A, the next M get B, and so on (ties by
+    customer_id)."""
+    order = _best_first(frame["expected_value"].to_numpy(float), frame["customer_id"])
+    owners = frame["owner"].fillna("(no owner)").to_numpy(object)[order]
+    rank = np.empty(len(frame), dtype=int)
+    rank[order] = pd.Series(owners).groupby(owners).cumcount().to_numpy() + 1
     tiers = np.full(len(frame), "D", dtype=object)
     upper = 0
     for tier in TIERS[:-1]:
@@ -99,14 +106,45 @@ def _by_capacity(frame: pd.DataFrame, capacity: Mapping[str, int]) -> np.ndarray
     return tiers
 
 
+def _best_first(value: np.ndarray, key: pd.Series) -> np.ndarray:
+    """Row positions from the highest value down, ties by `key` (the customer id), missing
+    values last: the same customers always get the same ranks, whatever the row order."""
+    return (
+        pd.DataFrame({"missing": np.isnan(value), "value": value, "key": key.to_numpy()})
+        .sort_values(["missing", "value", "key"], ascending=[True, False, True], kind="stable")
+        .index.to_numpy()
+    )
+
+
+def _boundaries(n: int, shares: Mapping[str, float]) -> np.ndarray:
+    """Customers ranked above each of the B, C and D boundaries: the cumulative shares of n
+    rounded half up, so the tiers always add up to n (3 customers: 0 A, 1 B, 1 C, 1 D)."""
+    cumulative = np.cumsum([shares[t] for t in TIERS[:-1]]) * n
+    return np.floor(np.round(cumulative, 9) + 0.5).astype(int)
+
+
+def _by_rank(value: np.ndarray, key: pd.Series, shares: Mapping[str, float]) -> np.ndarray:
+    """Quantile tiers by rank, so every tier gets exactly its share."""
+    order = _best_first(value, key)
+    position = np.searchsorted(_boundaries(len(value), shares), np.arange(len(value)), "right")
+    tiers = np.empty(len(value), dtype=object)
+    tiers[order] = np.asarray(TIERS, dtype=object)[position]
+    return tiers
+
+
+def _ranks(tiers: np.ndarray) -> np.ndarray:
+    """Tier letters as 0 (A) to 3 (D); an int array even when there are none."""
+    return np.array([RANK[t] for t in tiers], dtype=int)
+
+
 def tier_inputs(
     features: pd.DataFrame,
     expected_value: np.ndarray,
     horizon_days: int,
     previous_tier: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """What the assigner reads for each customer: value, owner, silence, recent spend and
-    the previous tier (for hysteresis)."""
+    """What the assigner reads for each customer: id (the tie-break), the value tiers are cut
+    on, owner, silence, recent spend and the previous tier (for hysteresis)."""
     features = features.reset_index(drop=True)
     previous = (
         features["customer_id"].map(previous_tier)
@@ -115,32 +153,54 @@ def tier_inputs(
     )
     return pd.DataFrame(
         {
+            # the tie-break; a batch for the portable model may come without ids: row order
+            "customer_id": features.get("customer_id", features.index.to_series()),
             "expected_value": np.asarray(expected_value, dtype=float),
             "owner": features["owner"] if "owner" in features else None,
             "previous_tier": previous.astype("object"),
-            "days_since_last_won": features["days_since_last_won"].astype(float),
-            "days_since_last_activity": features["days_since_last_activity"].astype(float),
+            "days_since_last_touch": features[SILENCE_FEATURE].astype(float),
             "last_period_revenue": last_period_revenue(features, horizon_days).astype(float),
         }
     )
 
 
 class TierAssigner(BaseEstimator):
-    """Tiers from expected value under a policy, with overlays and hysteresis."""
+    """Tiers from expected value under a policy, with overlays and hysteresis.
 
-    def __init__(self, policy: TierPolicy = TierPolicy()):
+    `measure` names the value in the reasons: "expected value", or "scorecard score" when
+    rules only have no money value to cut on.
+    """
+
+    def __init__(self, policy: TierPolicy = TierPolicy(), measure: str = "expected value"):
         self.policy = policy
+        self.measure = measure
 
     def fit(self, expected_value: pd.Series) -> TierAssigner:
-        """Value cut points: the quantiles that give the shares, or the fixed thresholds."""
+        """Value cut points: the quantiles of the scored values that give the shares, or the
+        fixed thresholds. Missing values are left out; with none scored the cuts are NaN,
+        which no value reaches."""
         values = np.asarray(expected_value, dtype=float)
+        values = values[~np.isnan(values)]
         if self.policy.kind == "threshold":
             self.cuts_ = dict(self.policy.thresholds)
         else:
             shares = np.cumsum([self.policy.shares[t] for t in TIERS[:-1]])
-            quantiles = np.quantile(values, 1 - shares) if len(values) else np.zeros(3)
+            quantiles = np.quantile(values, 1 - shares) if len(values) else np.full(3, np.nan)
             self.cuts_ = dict(zip(TIERS[:-1], map(float, quantiles), strict=True))
         return self
+
+    def fit_assign(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Fit on `frame`, the population scored now, and tier it: the quantile policy by
+        rank (ties by customer_id), so each tier gets exactly its share."""
+        self.fit(frame["expected_value"])
+        if self.policy.kind != "quantile":
+            return self.assign(frame)
+        value = frame["expected_value"].to_numpy(float)
+        return self._assign(frame, _by_rank(value, frame["customer_id"], self.policy.shares))
+
+    def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Tier rows scored elsewhere (a batch, a Spark partition) on the fitted cut points."""
+        return self._assign(frame, self.model_tiers(frame))
 
     def model_tiers(self, frame: pd.DataFrame) -> np.ndarray:
         if self.policy.kind == "capacity":
@@ -163,33 +223,41 @@ class TierAssigner(BaseEstimator):
             near |= crossed & (np.abs(value - cut) <= band * max(abs(cut), 1e-9))
         return near
 
-    def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Tier, action and the reason for any change, for each row of `frame`.
+    def _assign(self, frame: pd.DataFrame, tier: np.ndarray) -> pd.DataFrame:
+        """Tier, action and the reason for any change, for each row of `frame`, from the
+        policy's tiers `tier`.
 
-        `frame` has expected_value, and where available owner, previous_tier,
-        days_since_last_won, days_since_last_activity and last_period_revenue.
+        `frame` has customer_id and expected_value, and where available owner,
+        previous_tier, days_since_last_touch and last_period_revenue.
         """
         overlays = self.policy.overlays
         value = frame["expected_value"].to_numpy(float)
-        tier = self.model_tiers(frame)
-        notes = np.full(len(frame), "", dtype=object)
-        if overlays.inactivity_days is not None:
-            silent = np.fmin(
-                frame["days_since_last_won"].to_numpy(float),
-                frame["days_since_last_activity"].to_numpy(float),
+        unscored = np.isnan(value)
+        tier[unscored] = TIERS[-1]
+        notes = np.where(unscored, f"no score ({self.measure} missing)", "").astype(object)
+        if unscored.any():
+            logger.warning(
+                "%d of %d customers have no %s: tier %s",
+                unscored.sum(),
+                len(value),
+                self.measure,
+                TIERS[-1],
             )
+        if overlays.inactivity_days is not None:
+            silent = frame["days_since_last_touch"].to_numpy(float)
             silent = np.where(np.isnan(silent), np.inf, silent)
             capped = (silent > overlays.inactivity_days) & (
-                np.vectorize(RANK.get)(tier) < RANK[overlays.inactivity_cap]
+                _ranks(tier) < RANK[overlays.inactivity_cap]
             )
             tier[capped] = overlays.inactivity_cap
             notes[capped] = (
-                f"inactivity downgrade to {overlays.inactivity_cap}: no won deal "
-                f"or activity for over {overlays.inactivity_days} days"
+                f"inactivity downgrade to {overlays.inactivity_cap}: no deal opened or closed, "
+                f"no activity and no new customer record in the last "
+                f"{overlays.inactivity_days} days"
             )
         if overlays.spend_threshold is not None:
             spent = frame["last_period_revenue"].to_numpy(float) > overlays.spend_threshold
-            lifted = spent & (np.vectorize(RANK.get)(tier) > RANK[overlays.spend_floor])
+            lifted = spent & (_ranks(tier) > RANK[overlays.spend_floor])
             tier[lifted] = overlays.spend_floor
             note = (
                 f"spend upgrade to {overlays.spend_floor}: won revenue above "
@@ -210,12 +278,11 @@ class TierAssigner(BaseEstimator):
             index=frame.index,
         )
 
-    @staticmethod
-    def _reasons(tier, previous, notes, kept) -> list[str]:
+    def _reasons(self, tier, previous, notes, kept) -> list[str]:
         out = []
         for t, p, note, hold in zip(tier, previous, notes, kept, strict=True):
             if hold:
-                out.append(f"kept {p}: expected value within the hysteresis band of the boundary")
+                out.append(f"kept {p}: {self.measure} within the hysteresis band of the boundary")
             elif note:
                 out.append(note)
             elif not isinstance(p, str):
@@ -223,7 +290,7 @@ class TierAssigner(BaseEstimator):
             elif p == t:
                 out.append("")
             else:
-                out.append(f"expected value moved it from {p} to {t}")
+                out.append(f"{self.measure} moved it from {p} to {t}")
         return out
 
 

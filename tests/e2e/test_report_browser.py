@@ -8,6 +8,8 @@ import shutil
 import pandas as pd
 import pytest
 
+from tier_ml.io.scores import current_runs
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -47,8 +49,8 @@ def page(browser, project_run):
 
 
 def latest_scores(project) -> pd.DataFrame:
-    folders = sorted((project / "data" / "07_model_output" / "scores").glob("as_of=*"))
-    return pd.read_parquet(folders[-1] / "scores.parquet")
+    runs = current_runs(project / "data" / "07_model_output" / "scores")
+    return pd.read_parquet(runs[max(runs)] / "scores.parquet")
 
 
 def text(page, test_id: str) -> str:

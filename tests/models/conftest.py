@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
 from tests.conftest import base_parameters
 from tier_ml.features.build import build_feature_table, training_cutoffs
 from tier_ml.features.config import FeatureParams
-from tier_ml.models.opportunity import add_pipeline_value, opportunity_rows
-from tier_ml.models.split import time_split
+from tier_ml.models.inputs import with_model_outputs
 from tier_ml.models.training import TrainParams
 from tier_ml.sources.synthetic import SyntheticSpec, generate_crm
 
@@ -31,21 +32,14 @@ def feature_table(crm):
 
 
 @pytest.fixture(scope="session")
-def model_input(crm, feature_table):
-    rows = opportunity_rows(crm[1], feature_table, HORIZON)
-    return add_pipeline_value(feature_table, rows, HORIZON, seed=0)
-
-
-@pytest.fixture(scope="session")
 def train_params() -> TrainParams:
-    return TrainParams.from_dict(base_parameters("train")["train"], HORIZON)
+    """The shipped parameters with smaller trees and fewer bootstrap draws, for speed."""
+    shipped = TrainParams.from_dict(base_parameters("train")["train"], HORIZON)
+    return replace(shipped, lgbm={**shipped.lgbm, "n_estimators": 120}, bootstrap_draws=60)
 
 
 @pytest.fixture(scope="session")
-def split(model_input, train_params):
-    return time_split(
-        sorted(model_input["as_of"].unique()),
-        HORIZON,
-        train_params.valid_cutoffs,
-        train_params.test_cutoffs,
+def model_input(crm, feature_table, train_params):
+    return with_model_outputs(
+        feature_table, crm[1], HORIZON, seed=0, btyd=False, scorecard=train_params.scorecard
     )

@@ -1,5 +1,5 @@
-"""Rolling-origin backtests: no training label window ends after its origin, the model
-beats a random ranking with monotone tiers, and the gate refuses a degraded candidate."""
+"""Rolling-origin backtests: no training label window ends after its origin, every method is
+tiered at the same shares, and the model beats a random ranking with monotone tiers."""
 
 from __future__ import annotations
 
@@ -9,47 +9,47 @@ import pytest
 
 from tests.conftest import base_parameters
 from tests.models.conftest import HORIZON
-from tier_ml.backtest import (
-    gate_metrics,
-    models_tiers,
-    promotion_decision,
-    run_backtest,
-)
+from tier_ml.backtest import backtest_tiers, cutoffs_used, replay_origins
 from tier_ml.evaluation import classification_metrics, monotone_tiers, tier_table
-from tier_ml.features.config import FeatureParams
 from tier_ml.tiering import TierPolicy
 
 pytestmark = pytest.mark.slow
-ORIGINS = [pd.Timestamp("2025-01-01"), pd.Timestamp("2025-04-01")]
 
 
 @pytest.fixture(scope="module")
-def result(crm, train_params):
-    config = FeatureParams.from_dict(base_parameters("features")["features"]).config
+def replays(model_input, train_params):
+    cutoffs = sorted(model_input["as_of"].unique())
+    origins = [cutoffs[-4], cutoffs[-1]]
+    predictions = replay_origins(model_input, origins, train_params)
     policy = TierPolicy.from_dict(base_parameters("score")["scoring"])
-    return run_backtest(*crm, ORIGINS, config, train_params, policy, cutoff_count=12)
+    return origins, predictions, backtest_tiers(predictions, model_input, policy, HORIZON)
 
 
-def test_no_training_label_window_ends_after_its_origin(result):
-    used = result.cutoffs_used
-    assert set(used["origin"]) == set(ORIGINS)
+def test_no_training_label_window_ends_after_its_origin(replays, model_input):
+    origins, predictions, _ = replays
+    used = cutoffs_used(predictions, model_input, HORIZON)
+    assert set(used["origin"]) == set(origins)
     assert (used["label_window_end"] <= used["origin"]).all()
     assert (used["cutoff"] + pd.Timedelta(days=HORIZON) == used["label_window_end"]).all()
 
 
-def test_every_method_is_tiered_at_every_origin(result):
-    combos = result.tiers.groupby(["origin", "method"]).size()
-    assert set(combos.index.get_level_values("method")) == {
-        "model",
-        "rfm",
-        "scorecard",
-        "last_period_revenue",
-    }
-    assert len(combos) == 2 * 4
+def test_every_method_is_tiered_at_every_origin_at_the_same_shares(replays):
+    origins, _, tiers = replays
+    methods = {"model", "stacked", "rfm", "scorecard", "last_period_revenue"}
+    assert set(tiers["method"]) == methods
+    counts = tiers.groupby(["origin", "method"])["tier"].value_counts().unstack("tier")
+    assert len(counts) == len(origins) * len(methods)
+    for origin in origins:
+        at = counts.loc[origin]
+        n = int(at.sum(axis=1).iloc[0])
+        expected = np.diff([0, *np.floor(np.array([0.1, 0.3, 0.6, 1.0]) * n + 0.5)])
+        for method in methods:
+            np.testing.assert_array_equal(at.loc[method, list("ABCD")], expected, method)
 
 
-def test_model_beats_random_and_its_tiers_are_monotone(result):
-    model = result.tiers[result.tiers["method"] == "model"]
+def test_model_beats_random_and_its_tiers_are_monotone(replays):
+    *_, tiers = replays
+    model = tiers[tiers["method"] == "model"]
     rng = np.random.default_rng(0)
     for origin, group in model.groupby("origin"):
         won = group["won_any"].to_numpy()
@@ -58,40 +58,3 @@ def test_model_beats_random_and_its_tiers_are_monotone(result):
         assert auc > random_auc + 0.2, origin
     flags = monotone_tiers(tier_table(model))
     assert flags["monotone"].all()
-
-
-def test_gate_refuses_a_degraded_candidate(result, crm, train_params, model_input, split):
-    from tier_ml.models.training import train_models
-
-    models = train_models(model_input, split, train_params)
-    good = {"propensity": models.propensity, "ltv": models.ltv}
-
-    class Shuffled:
-        """The good model's predictions handed to the wrong customers."""
-
-        def __init__(self, model):
-            self.model, self.features_ = model, model.features_
-
-        def predict(self, x):
-            return np.random.default_rng(1).permutation(self.model.predict(x))
-
-    degraded = {"propensity": Shuffled(models.propensity), "ltv": Shuffled(models.ltv)}
-    policy = TierPolicy.from_dict(base_parameters("score")["scoring"])
-    at = split.test
-    champion = gate_metrics(models_tiers(good, model_input, at, policy, HORIZON))
-    decision = promotion_decision(
-        gate_metrics(models_tiers(degraded, model_input, at, policy, HORIZON)),
-        champion,
-        ["auc", "top_tier_revenue_capture"],
-        0.005,
-    )
-    assert not decision["promote"] and "auc" in decision["reason"]
-    same = promotion_decision(champion, champion, ["auc", "top_tier_revenue_capture"], 0.005)
-    assert same["promote"]
-
-
-def test_gate_tolerance_is_in_metric_units():
-    champion = {"auc": 0.80, "top_tier_revenue_capture": 0.50}
-    slightly_worse = {"auc": 0.796, "top_tier_revenue_capture": 0.50}
-    assert promotion_decision(slightly_worse, champion, ["auc"], 0.005)["promote"]
-    assert not promotion_decision(slightly_worse, champion, ["auc"], 0.003)["promote"]

@@ -70,5 +70,12 @@ def test_score_mapper_is_monotone_in_the_score():
     revenue = np.where(won, 100 * np.exp(score), 0.0)
     mapper = ScoreMapper().fit(score, won, revenue)
     grid = np.linspace(-2, 2, 9)
-    assert np.all(np.diff(mapper.probability(grid)) > 0)
+    probability = mapper.probability(grid)
+    assert np.all(np.diff(probability) >= 0) and probability[-1] - probability[0] > 0.8
     assert np.all(np.diff(mapper.revenue(grid)) >= 0)
+    # calibrated where the data are: the mapped rate matches the observed rate per decile
+    observed = pd.Series(won).groupby(pd.qcut(score, 10, labels=False)).mean()
+    mapped = pd.Series(mapper.probability(score)).groupby(pd.qcut(score, 10, labels=False)).mean()
+    np.testing.assert_allclose(mapped, observed, atol=0.015)
+    # a missing score ranks lowest
+    assert mapper.probability(np.array([np.nan, 2.0]))[0] == probability.min()

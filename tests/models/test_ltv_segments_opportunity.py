@@ -1,4 +1,4 @@
-"""LTV comparison, segments with stable ids and names, open-deal scoring without leakage."""
+"""Hurdle LTV, segments with stable ids and names, open-deal scoring without leakage."""
 
 from __future__ import annotations
 
@@ -9,57 +9,66 @@ import pandas as pd
 import pytest
 
 from tests.models.conftest import HORIZON
+from tier_ml.models.candidates import fit_candidate
 from tier_ml.models.opportunity import (
     PIPELINE_FEATURE,
+    historic_win_rate,
     open_deals_at,
     opportunity_matrix,
     opportunity_rows,
 )
 from tier_ml.models.segments import SegmentModel, match_ids, name_segments
-from tier_ml.models.split import rows_at
-from tier_ml.models.training import evaluate, train_models
+from tier_ml.models.training import labelled_before
 
 
 @pytest.fixture(scope="module")
-def trained(model_input, split, train_params):
-    return train_models(model_input, split, train_params)
+def candidates(model_input, train_params):
+    """Every candidate fitted on the cutoffs closed by the last one, and the last one."""
+    last = model_input["as_of"].max()
+    history = labelled_before(model_input, last, HORIZON)
+    methods = ("model", "tweedie", "rfm", "scorecard", "last_period_revenue")
+    fitted = {
+        m: fit_candidate(
+            history,
+            "model" if m == "tweedie" else m,
+            replace(train_params.candidates, ltv=m) if m == "tweedie" else train_params.candidates,
+        )
+        for m in methods
+    }
+    return fitted, model_input[model_input["as_of"] == last]
 
 
-def test_both_ltv_models_are_recorded_and_the_better_kept(trained, train_params):
-    assert set(trained.ltv_comparison) == set(trained.ltv_validation) == {"tweedie", "hurdle"}
-    metric = train_params.ltv_select_by
-    best = max(trained.ltv_validation, key=lambda k: trained.ltv_validation[k][metric])
-    assert trained.ltv_kind == best
-    for metrics in trained.ltv_comparison.values():
-        assert set(metrics) == {"mae", "rmse", "spearman", "normalized_gini", "top_decile_capture"}
+def test_hurdle_value_is_win_probability_times_revenue_if_won(candidates):
+    fitted, test = candidates
+    model = fitted["model"]
+    p_win, value = model.predict(test)
+    np.testing.assert_allclose(value, p_win * model.ltv.revenue_if_won(test[model.ltv.features_]))
+    assert fitted["tweedie"].ltv.__class__.__name__ == "TweedieLTV"
 
 
-def test_ltv_default_can_be_pinned(model_input, split, train_params):
-    pinned = train_models(model_input, split, replace(train_params, ltv_default="tweedie"))
-    assert pinned.ltv_kind == "tweedie"
+def test_model_and_baselines_rank_revenue_and_the_model_wins_on_planted_signal(candidates):
+    from tier_ml.evaluation import classification_metrics, normalized_gini
 
-
-def test_every_baseline_and_the_model_have_metrics(trained, model_input, train_params):
-    table = evaluate(trained, model_input, train_params).set_index("method")
-    for method in ("model", "rfm", "scorecard", "last_period_revenue"):
-        assert (
-            table.loc[method, ["auc", "brier", "ece", "mae", "spearman", "normalized_gini"]]
-            .notna()
-            .all()
-        ), method
+    fitted, test = candidates
+    won, revenue = test["won_any"].to_numpy(), test["won_revenue"].to_numpy()
+    auc, gini = {}, {}
+    for method, candidate in fitted.items():
+        p_win, value = candidate.predict(test)
+        assert np.isfinite(p_win).all() and ((p_win > 0) & (p_win < 1)).all(), method
+        auc[method] = classification_metrics(won, p_win)["auc"]
+        gini[method] = normalized_gini(revenue, value)
     # on synthetic data with a planted signal the model beats every baseline's ranking
-    assert (
-        table.loc["model", "auc"]
-        > table.loc[["rfm", "scorecard", "last_period_revenue"], "auc"].max()
-    )
+    assert auc["model"] > max(auc[m] for m in ("rfm", "scorecard", "last_period_revenue"))
+    assert gini["model"] > max(gini[m] for m in ("rfm", "scorecard", "last_period_revenue"))
 
 
-def test_segments_are_named_and_ids_stay_stable(model_input, split):
-    latest = rows_at(model_input, [split.valid[-1]])
+def test_segments_are_named_and_ids_stay_stable(model_input):
+    cutoffs = sorted(model_input["as_of"].unique())
+    latest = model_input[model_input["as_of"] == cutoffs[-2]]
     first = SegmentModel(seed=1).fit(latest)
     assert 3 <= first.k_ <= 7 and len(set(first.names_.values())) == first.k_
     # a retrain on the next month, seeded differently, keeps the ids of matched segments
-    later = rows_at(model_input, [split.test[0]])
+    later = model_input[model_input["as_of"] == cutoffs[-1]]
     again = SegmentModel(seed=2).fit(later, previous=first)
     shared = set(first.names_.values()) & set(again.names_.values())
     assert shared, "expected some segments to persist"
@@ -112,13 +121,27 @@ def test_opportunity_model_never_sees_the_exported_stage(crm, feature_table):
     assert "won_in_horizon" not in opportunity_matrix(rows).columns
 
 
-def test_pipeline_value_comes_only_from_models_of_the_past(model_input):
-    by_cutoff = model_input.groupby("as_of")
-    first = min(by_cutoff.groups)
-    earliest = model_input[model_input["as_of"] == first]
-    # no cutoff had a closed label window before the first one: no model, no value
-    with_open = earliest[earliest["open_deal_count"] > 0]
-    assert with_open[PIPELINE_FEATURE].isna().all()
-    latest = model_input[model_input["as_of"] == max(by_cutoff.groups)]
-    assert latest.loc[latest["open_deal_count"] > 0, PIPELINE_FEATURE].notna().all()
-    assert (latest.loc[latest["open_deal_count"] == 0, PIPELINE_FEATURE] == 0).all()
+def test_pipeline_value_is_present_wherever_there_are_open_deals(model_input, crm):
+    """At the first cutoff no opportunity model could be fitted yet: the historic win rate
+    stands in, so the feature is never missing in training, as in scoring."""
+    first = model_input[model_input["as_of"] == model_input["as_of"].min()]
+    with_open = first[first["open_deal_count"] > 0]
+    rate = historic_win_rate(crm[1], first["as_of"].iloc[0])
+    np.testing.assert_allclose(
+        with_open[PIPELINE_FEATURE], rate * with_open["open_deal_amount"], rtol=1e-9
+    )
+    assert model_input.loc[model_input["open_deal_count"] > 0, PIPELINE_FEATURE].notna().all()
+    assert (model_input.loc[model_input["open_deal_count"] == 0, PIPELINE_FEATURE] == 0).all()
+
+
+def test_historic_win_rate_counts_only_deals_closed_before_the_date():
+    deals = pd.DataFrame(
+        {
+            "status": ["won", "lost", "lost", "won", "open"],
+            "closed_at": pd.to_datetime(
+                ["2025-01-01", "2025-01-02", "2025-02-01", "2025-03-01", None]
+            ),
+        }
+    )
+    assert historic_win_rate(deals, pd.Timestamp("2025-01-15")) == (1 + 1) / (2 + 2)
+    assert historic_win_rate(deals, pd.Timestamp("2024-01-01")) == 0.5

@@ -12,7 +12,7 @@ from kedro_datasets.pandas import ParquetDataset
 from kedro_datasets.pickle import PickleDataset
 
 from tests.conftest import PROJECT, base_parameters
-from tier_ml.io.registry import RegisteredModelsDataset
+from tier_ml.io.registry import AliasVersionsDataset, RegisteredModelsDataset
 
 KINDS = ["propensity", "ltv", "segments", "opportunity", "scoring"]
 
@@ -35,7 +35,7 @@ def small_parameters(n_customers: int = 800, cutoffs: int = 20) -> dict:
     for path in sorted((PROJECT / "conf" / "base").glob("parameters_*.yml")):
         params.update(base_parameters(path.stem.removeprefix("parameters_")))
     params["ingest"]["synthetic"]["n_customers"] = n_customers
-    params["features"]["cutoffs"]["count"] = cutoffs
+    params["features"]["cutoffs"] = {"count": cutoffs, "step_months": 1}
     return params
 
 
@@ -49,5 +49,6 @@ def bare_catalog(params: dict, folder: Path | None = None) -> DataCatalog:
         datasets["trained_models"] = PickleDataset(filepath=str(folder / "trained_models.pkl"))
         datasets["data_profile"] = JSONDataset(filepath=str(folder / "data_profile.json"))
     datasets["champion_models"] = RegisteredModelsDataset(KINDS, alias="champion")
-    datasets["candidate_models"] = RegisteredModelsDataset(KINDS, alias="candidate")
+    datasets["candidate_models@estimators"] = RegisteredModelsDataset(KINDS, alias="candidate")
+    datasets["candidate_models@versions"] = AliasVersionsDataset(KINDS, alias="candidate")
     return DataCatalog(datasets)

@@ -10,23 +10,30 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from tests.conftest import base_parameters
 from tests.pipelines.conftest import KINDS, bare_catalog, small_parameters
+from tests.test_features import CONFIG, T, frame_activities, frame_customers, frame_deals
+from tier_ml.features.build import build_features
+from tier_ml.features.registry import reason_registry
 from tier_ml.io.registry import ChampionAliasDataset, RegisteredModelsDataset
-from tier_ml.io.scores import ScoreStoreDataset
+from tier_ml.io.scores import ScoreRunsDataset, ScoreStoreDataset
+from tier_ml.models.baselines import ScoreMapper, parse_scorecard, scorecard_score
 from tier_ml.pipelines.features import create_pipeline as features_pipeline
 from tier_ml.pipelines.ingest import create_pipeline as ingest_pipeline
 from tier_ml.pipelines.score import create_pipeline as score_pipeline
 from tier_ml.pipelines.train import create_pipeline as train_pipeline
-from tier_ml.scoring import SCORE_COLUMNS
-
-pytestmark = pytest.mark.slow
+from tier_ml.report.content import build_content
+from tier_ml.report.html import render
+from tier_ml.scoring import SCORE_COLUMNS, ScoringParams, score_customers
+from tier_ml.tiering import TierPolicy
 
 
 def _catalog(params: dict, tmp_path) -> DataCatalog:
     catalog = bare_catalog(params, tmp_path)
-    store = ScoreStoreDataset(str(tmp_path / "scores"), str(tmp_path / "tier_ml.duckdb"))
-    catalog["score_history"] = store
-    catalog["score_store"] = store
+    catalog["score_history"] = ScoreRunsDataset(str(tmp_path / "scores"))
+    catalog["score_store"] = ScoreStoreDataset(
+        str(tmp_path / "scores"), str(tmp_path / "tier_ml.duckdb")
+    )
     catalog["scoring_models"] = RegisteredModelsDataset(KINDS, alias="champion")
     catalog["promotion_decision"] = ChampionAliasDataset(KINDS)
     return catalog
@@ -38,6 +45,7 @@ def _score(catalog: DataCatalog, params: dict, as_of: str) -> dict:
         return SequentialRunner().run(score_pipeline(), catalog)
 
 
+@pytest.mark.slow
 def test_score_twice_shows_tier_changes_with_reasons(tracking, tmp_path):
     params = small_parameters(n_customers=900)
     catalog = _catalog(params, tmp_path)
@@ -46,7 +54,7 @@ def test_score_twice_shows_tier_changes_with_reasons(tracking, tmp_path):
     first = _score(catalog, params, "2025-09-01")["scoring_summary"].load()
     assert first["customers_scored"]["value"] > 0 and first["rules_only"]["value"] == 0
     _score(catalog, params, "2025-12-31")
-    history = catalog["score_history"].load()
+    history = catalog["score_store"].load()
     latest = history[history["as_of"] == pd.Timestamp("2025-12-31")]
     assert list(latest.columns) == SCORE_COLUMNS
     assert latest["customer_id"].is_unique
@@ -65,13 +73,115 @@ def test_score_twice_shows_tier_changes_with_reasons(tracking, tmp_path):
     assert dict(counts) == latest["tier"].value_counts().to_dict()
 
 
+@pytest.mark.slow
 def test_scoring_without_a_champion_uses_the_scorecard(tracking, tmp_path):
     params = small_parameters(n_customers=400)
     catalog = _catalog(params, tmp_path)
     SequentialRunner().run(ingest_pipeline() + features_pipeline(), catalog)
     summary = _score(catalog, params, "2025-12-31")["scoring_summary"].load()
     assert summary["rules_only"]["value"] == 1
-    scores = catalog["score_history"].load()
+    scores = catalog["score_store"].load()
     assert scores["p_win"].isna().all() and (scores["source"] == "rules").all()
     assert scores["tier"].value_counts().index.tolist()[0] in "ABCD"
     assert scores["reason_1"].notna().any()
+
+
+@pytest.mark.slow
+def test_training_and_scoring_in_one_run_scores_with_the_new_champion(tracking, tmp_path):
+    params = small_parameters(n_customers=600)
+    catalog = _catalog(params, tmp_path)
+    pipeline = ingest_pipeline() + features_pipeline() + train_pipeline() + score_pipeline()
+    with mlflow.start_run():
+        summary = SequentialRunner().run(pipeline, catalog)["scoring_summary"].load()
+    assert summary["rules_only"]["value"] == 0
+    assert (catalog["score_store"].load()["source"] == "model").all()
+
+
+# Rules only, on ten customers whose scorecard scores all differ: odd ids won a deal 61 days
+# before T, and annual revenue rises with the id. Ranked: c09, c07, c05, c03, c01, c08, ...
+IDS = [f"c{k:02d}" for k in range(10)]
+SCORECARD = base_parameters("train")["train"]["scorecard"]
+
+
+def _rules_features(ids: list[str] = IDS, as_of: pd.Timestamp = T) -> pd.DataFrame:
+    customers = frame_customers([(i, "2024-01-01") for i in ids])
+    customers["annual_revenue"] = [1e5 * (k + 1) for k in range(len(ids))]
+    deals = frame_deals(
+        [
+            (f"w{k}", i, "2025-01-01", "2025-04-01", "won", 100.0 * k)
+            for k, i in enumerate(ids)
+            if k % 2
+        ]
+    )
+    return build_features(customers, deals, frame_activities([]), as_of, CONFIG)
+
+
+def _rules_scores(policy: TierPolicy, models: dict | None = None, **kw) -> pd.DataFrame:
+    params = ScoringParams(as_of=T, horizon_days=180, policy=policy, scorecard=SCORECARD)
+    scores, _, _ = score_customers(
+        _rules_features(**kw), models or {}, params, reason_registry(CONFIG), pd.DataFrame()
+    )
+    return scores.set_index("customer_id")
+
+
+def test_rules_only_without_a_mapper_has_no_money_and_tiers_on_the_score_rank():
+    scores = _rules_scores(TierPolicy())
+    assert scores[["p_win", "expected_revenue", "expected_value"]].isna().all().all()
+    assert scores["tier"].to_dict() == {
+        "c00": "D",
+        "c01": "C",
+        "c02": "D",
+        "c03": "C",
+        "c04": "D",
+        "c05": "B",
+        "c06": "D",
+        "c07": "B",
+        "c08": "C",
+        "c09": "A",
+    }
+    history = scores.reset_index()
+    nothing = pd.DataFrame()
+    content = build_content(history, nothing, nothing, nothing, {}, "en", 10, 10, None, {})
+    assert [np.isnan(row["expected_value"]) for row in content.headline] == [True] * 4
+    assert [a["customer_id"] for a in content.top_accounts] == ["c09"]
+    assert "Expected value is not available in rules-only mode" in render(content)
+
+
+def test_rules_only_refuses_a_policy_that_needs_money_without_a_mapper():
+    with pytest.raises(ValueError, match=r"threshold tier policy cuts on expected value in money"):
+        _rules_scores(TierPolicy(kind="threshold"))
+
+
+def test_a_score_mapper_turns_the_rules_score_into_probability_and_money():
+    # fitted so that scores from 0.5 are worth 1,000, and scores below 0.4 nothing
+    grid = np.linspace(0, 1, 101)
+    mapper = ScoreMapper().fit(grid, grid >= 0.45, 1_000.0 * (grid >= 0.45))
+    policy = TierPolicy(kind="threshold", thresholds={"A": 1_000.0, "B": 100.0, "C": 1.0})
+    scores = _rules_scores(policy, {"rules_mapper": mapper})
+    score = scorecard_score(_rules_features(), parse_scorecard(SCORECARD)).to_numpy()
+    np.testing.assert_allclose(scores["p_win"], mapper.probability(score))
+    np.testing.assert_allclose(scores["expected_value"], mapper.revenue(score))
+    np.testing.assert_allclose(
+        scores["expected_revenue"], scores["expected_value"] / scores["p_win"]
+    )
+    assert scores["tier"].to_dict() == {
+        "c00": "D",
+        "c01": "B",
+        "c02": "D",
+        "c03": "B",
+        "c04": "D",
+        "c05": "A",
+        "c06": "D",
+        "c07": "A",
+        "c08": "D",
+        "c09": "A",
+    }
+
+
+def test_an_empty_population_and_a_single_customer_are_scored():
+    empty = _rules_scores(TierPolicy(), as_of=pd.Timestamp("2023-01-01"))
+    assert empty.empty and empty.reset_index().columns.tolist() == SCORE_COLUMNS
+    one = _rules_scores(TierPolicy(), ids=["solo"])
+    # one customer is 0.1, 0.3 and 0.6 customers above the B, C and D boundaries: C
+    assert one["tier"].tolist() == ["C"]
+    assert one["tier_change_reason"].tolist() == ["first scoring"]

@@ -1,8 +1,9 @@
 """Point-in-time customer features and horizon labels.
 
 At a cutoff `as_of` T only what was known before T is used: deals created before T, with the
-status they had at T (a deal won after T is open at T), activities before T, and customers
-created before T. Labels look forward: won deals closed in [T, T + horizon_days).
+status and fields they had at T (a deal won after T is open at T; see `deal_state`),
+activities before T, and customers created before T. Labels look forward: won deals closed
+in [T, T + horizon_days).
 The aggregation runs in DuckDB (one pass per table and cutoff); pandas DataFrames go in
 and come out.
 """
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 import duckdb
 import pandas as pd
 
+from tier_ml.features.deal_state import deals_at
 from tier_ml.features.registry import FeatureConfig, feature_registry
 
 LABEL_COLUMNS = ("won_any", "won_revenue")
@@ -39,13 +41,13 @@ def _deal_sql(t: str, config: FeatureConfig) -> str:
     )
     return f"""
     d AS (
-      SELECT customer_id, amount, created_at, closed_at,
-             CASE WHEN status <> 'open' AND closed_at < {t} THEN status ELSE 'open' END AS s
-      FROM deals WHERE created_at < {t}
+      SELECT customer_id, amount, created_at, closed_at, expected_close_at, status AS s
+      FROM deals
     ),
     deal_f AS (
       SELECT customer_id,
         min(created_at) AS first_deal_at,
+        max(greatest(created_at, CASE WHEN s <> 'open' THEN closed_at END)) AS last_deal_touch_at,
         {_days_before(t, f"max(closed_at) FILTER (WHERE {won})")} AS days_since_last_won,
         count(*) FILTER (WHERE {won}) AS won_count_total,
         coalesce(sum(amount) FILTER (WHERE {won}), 0) AS won_revenue_total,
@@ -56,6 +58,7 @@ def _deal_sql(t: str, config: FeatureConfig) -> str:
           AS lost_count_365d,
         count(*) FILTER (WHERE s = 'open') AS open_deal_count,
         coalesce(sum(amount) FILTER (WHERE s = 'open'), 0) AS open_deal_amount,
+        count(*) FILTER (WHERE s = 'open' AND expected_close_at < {t}) AS open_deal_overdue_count,
         avg({_days_before(t, "created_at")}) FILTER (WHERE s = 'open') AS open_deal_age_mean_days,
         max({_days_before(t, "created_at")}) FILTER (WHERE s = 'open') AS open_deal_age_max_days
       FROM d GROUP BY customer_id
@@ -77,6 +80,7 @@ def _activity_sql(t: str, config: FeatureConfig) -> str:
     act_f AS (
       SELECT customer_id,
         min(occurred_at) AS first_activity_at,
+        max(occurred_at) AS last_activity_at,
         {_days_before(t, "max(occurred_at)")} AS days_since_last_activity,
         {", ".join(by_type + totals)}
       FROM activities WHERE occurred_at < {t} GROUP BY customer_id
@@ -94,6 +98,7 @@ def _select_sql(t: str, config: FeatureConfig, columns: list[str]) -> str:
                 "lost_count",
                 "open_deal_count",
                 "open_deal_amount",
+                "open_deal_overdue_count",
                 "act_",
             )
         )
@@ -103,6 +108,10 @@ def _select_sql(t: str, config: FeatureConfig, columns: list[str]) -> str:
         "activity_trend": "coalesce(act_total_30d, 0) - coalesce(act_total_90d, 0) / 3.0",
         "tenure_days": _days_before(
             t, "coalesce(c.created_at, least(first_deal_at, first_activity_at))"
+        ),
+        # any sign of life before T: a deal opened or closed, an activity, the customer added
+        "days_since_last_touch": _days_before(
+            t, "greatest(c.created_at, last_deal_touch_at, last_activity_at)"
         ),
     }
     select = []
@@ -182,9 +191,12 @@ def build_features(
     activities: pd.DataFrame,
     as_of: pd.Timestamp,
     config: FeatureConfig = DEFAULT_CONFIG,
+    deal_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Features of every customer known at `as_of`, from what was known before `as_of`."""
-    con = _connection(_with_attributes(customers, config), deals, activities)
+    """Features of every customer known at `as_of`, from what was known before `as_of`
+    (deals as of `as_of`: see `deal_state`)."""
+    known = deals_at(deals, as_of, deal_history, config.deal_fields_known_at_creation)
+    con = _connection(_with_attributes(customers, config), known, activities)
     try:
         frame = con.execute(feature_sql(pd.Timestamp(as_of), config)).df()
     finally:
@@ -231,6 +243,43 @@ def training_cutoffs(
     return sorted(newest - pd.DateOffset(months=step_months * k) for k in range(count))
 
 
+MAX_AUTO_CUTOFFS = 24
+
+
+def data_start(deals: pd.DataFrame, activities: pd.DataFrame) -> pd.Timestamp:
+    """The first dated record: a deal created or an activity."""
+    starts = [deals["created_at"].min()]
+    if len(activities):
+        starts.append(activities["occurred_at"].min())
+    return pd.Timestamp(min(s for s in starts if pd.notna(s)))
+
+
+def auto_cutoffs(
+    data_start: pd.Timestamp, data_end: pd.Timestamp, horizon_days: int
+) -> tuple[list[pd.Timestamp], str]:
+    """Training cutoffs derived from the data: spaced a sixth of the horizon apart (one week to
+    one month), from the latest with a complete label window (T + H <= end) back to the first
+    with some history (a third of the horizon after the data starts), at most 24. Short
+    histories get dense cutoffs instead of none. Returns them and why, for the run log."""
+    step = pd.Timedelta(days=int(min(30, max(7, round(horizon_days / 6)))))
+    latest = (pd.Timestamp(data_end) - pd.Timedelta(days=horizon_days)).normalize()
+    earliest = pd.Timestamp(data_start).normalize() + pd.Timedelta(days=max(7, horizon_days // 3))
+    if latest < earliest:
+        raise ValueError(
+            f"The data covers {pd.Timestamp(data_start).date()} to {pd.Timestamp(data_end).date()}:"
+            f" too short for a {horizon_days}-day horizon (no cutoff has both some history and a "
+            "complete label window). Shorten features.horizon_days or wait for more history."
+        )
+    count = min(MAX_AUTO_CUTOFFS, int((latest - earliest) / step) + 1)
+    cutoffs = [latest - step * k for k in reversed(range(count))]
+    why = (
+        f"{count} cutoffs every {step.days} days from {cutoffs[0].date()} to {cutoffs[-1].date()}"
+        f" (a sixth of the {horizon_days}-day horizon; data from {pd.Timestamp(data_start).date()}"
+        f", the last label window closing by {pd.Timestamp(data_end).date()})"
+    )
+    return cutoffs, why
+
+
 def build_feature_table(
     customers: pd.DataFrame,
     deals: pd.DataFrame,
@@ -238,9 +287,12 @@ def build_feature_table(
     cutoffs: Iterable[pd.Timestamp],
     horizon_days: int,
     config: FeatureConfig = DEFAULT_CONFIG,
+    deal_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Features and labels at each cutoff, stacked: one row per customer and cutoff."""
-    frames = [build_features(customers, deals, activities, t, config) for t in cutoffs]
+    frames = [
+        build_features(customers, deals, activities, t, config, deal_history) for t in cutoffs
+    ]
     features = pd.concat(frames, ignore_index=True)
     labels = build_labels(features, deals, horizon_days)
     return features.merge(labels, on=list(KEY_COLUMNS), how="left", validate="one_to_one")

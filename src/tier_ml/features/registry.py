@@ -102,6 +102,11 @@ def history_specs() -> list[FeatureSpec]:
         FeatureSpec("open_deal_count", "open deals", "{value:.0f} open deals"),
         FeatureSpec("open_deal_amount", "open pipeline amount", "{value:,.0f} in open deals"),
         FeatureSpec(
+            "open_deal_overdue_count",
+            "open deals past their expected close date",
+            "{value:.0f} open deals past their expected close date",
+        ),
+        FeatureSpec(
             "open_deal_age_mean_days",
             "average age of open deals",
             "open deals are {value:.0f} days old on average",
@@ -150,6 +155,12 @@ def engagement_specs(
             "days since the last activity",
             "no contact for {value:.0f} days",
             when_missing="never contacted",
+        ),
+        FeatureSpec(
+            "days_since_last_touch",
+            "days since the last touch (deal opened or closed, activity, customer added)",
+            "last deal, activity or sign-up {value:.0f} days ago",
+            when_missing="no deal, activity or sign-up date on record",
         ),
     ]
     return specs
@@ -219,6 +230,8 @@ class FeatureConfig:
     activity_types: tuple[str, ...] = ("web_visit", "download", "meeting", "call", "email", "event")
     categorical_attributes: tuple[str, ...] = ("industry", "region")
     numeric_attributes: tuple[str, ...] = ("employees", "annual_revenue")
+    # Without a deal history, the fields of open deals taken as set when the deal was created.
+    deal_fields_known_at_creation: tuple[str, ...] = ("amount", "product", "owner")
 
 
 def feature_registry(config: FeatureConfig) -> dict[str, FeatureSpec]:

@@ -1,22 +1,24 @@
 """Kedro datasets over the MLflow model registry.
 
 Saving logs each trained model as an MLflow pyfunc (with signature and input example) in the
-active run, registers it as `tier_ml_<kind>`, gives the new version the alias `candidate`, and
-the very first version also `champion`. Loading returns the models under an alias (default
-`champion`) or pinned versions; a model never registered is simply absent.
+active run and registers it as `tier_ml_<kind>`; once all are registered, every new version
+gets the alias `candidate`, and the very first version also `champion` (all or none). Loading
+returns the models under an alias (default `champion`) or pinned versions; a model never
+registered is simply absent. `AliasVersionsDataset` reads only the version numbers: a node that
+takes it, transcoded with a registering output, runs after the registration.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import pandas as pd
-from kedro.io import AbstractDataset
+from kedro.io import AbstractDataset, DatasetError
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
@@ -37,6 +39,7 @@ RUNTIME_PACKAGES = (
 )
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 CANDIDATE, CHAMPION = "candidate", "champion"
+TAGS = "tags"  # key of the propensity version's tags (trained_through, method) in a load
 
 
 class FittedModel(mlflow.pyfunc.PythonModel):
@@ -56,6 +59,7 @@ class ModelToLog:
     kind: str
     python_model: mlflow.pyfunc.PythonModel
     input_example: pd.DataFrame
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 def _portable(example: pd.DataFrame) -> pd.DataFrame:
@@ -74,9 +78,8 @@ def pip_requirements() -> list[str]:
     return [f"{p}=={installed_version(p)}" for p in RUNTIME_PACKAGES]
 
 
-def log_and_register(model: ModelToLog) -> int:
-    """Log in the active run, register, and set aliases. Returns the new version."""
-    name = MODEL_PREFIX + model.kind
+def log_version(model: ModelToLog) -> int:
+    """Log in the active run and register a new version, moving no alias. Returns it."""
     example = _portable(model.input_example)
     signature = infer_signature(example, model.python_model.predict(None, example))
     info = mlflow.pyfunc.log_model(
@@ -84,17 +87,58 @@ def log_and_register(model: ModelToLog) -> int:
         python_model=model.python_model,
         signature=signature,
         input_example=example,
-        registered_model_name=name,
+        registered_model_name=MODEL_PREFIX + model.kind,
         pip_requirements=pip_requirements(),
         code_paths=[str(PACKAGE_DIR)],
     )
-    version = int(info.registered_model_version)
+    return int(info.registered_model_version)
+
+
+def tag_version(model: ModelToLog, version: int) -> None:
+    """Set the model's tags on its new version (separate from logging, so that a failure
+    here still finds the version to delete)."""
     client = MlflowClient()
-    client.set_registered_model_alias(name, CANDIDATE, version)
-    if champion_version(name) is None:
-        client.set_registered_model_alias(name, CHAMPION, version)
-    logger.info("Registered %s version %d (alias %s)", name, version, CANDIDATE)
-    return version
+    for key, value in model.tags.items():
+        client.set_model_version_tag(MODEL_PREFIX + model.kind, str(version), key, value)
+
+
+def set_aliases(versions: dict[str, int]) -> None:
+    """`candidate` on each new version; `champion` too where a model has none yet."""
+    client = MlflowClient()
+    for kind, version in versions.items():
+        name = MODEL_PREFIX + kind
+        client.set_registered_model_alias(name, CANDIDATE, version)
+        if champion_version(name) is None:
+            client.set_registered_model_alias(name, CHAMPION, version)
+        logger.info("Registered %s version %d (alias %s)", name, version, CANDIDATE)
+
+
+def delete_versions(versions: dict[str, int]) -> None:
+    """Undo a failed registration: no version of it stays behind to be promoted by mistake."""
+    client = MlflowClient()
+    for kind, version in versions.items():
+        client.delete_model_version(MODEL_PREFIX + kind, str(version))
+        logger.warning("Registration failed: deleted %s version %d", MODEL_PREFIX + kind, version)
+
+
+def register_all(models: list[ModelToLog]) -> dict[str, int]:
+    """All models or none: aliases move only once every model is logged, and a failure
+    part-way deletes this attempt's versions, so `candidate` never mixes two trainings."""
+    versions: dict[str, int] = {}
+    try:
+        for model in models:
+            versions[model.kind] = log_version(model)
+            tag_version(model, versions[model.kind])
+    except Exception:
+        delete_versions(versions)
+        raise
+    set_aliases(versions)
+    return versions
+
+
+def alias_versions(kinds: list[str], alias: str) -> dict[str, int | None]:
+    """The version each kind's alias points at (None where unset)."""
+    return {k: champion_version(MODEL_PREFIX + k, alias) for k in kinds}
 
 
 def champion_version(name: str, alias: str = CHAMPION) -> int | None:
@@ -114,6 +158,15 @@ def load_registered(kind: str, alias: str = CHAMPION, version: int | None = None
     return getattr(python_model, "estimator", python_model)
 
 
+def registered_tags(kind: str, alias: str = CHAMPION, version: int | None = None) -> dict:
+    """The tags of the version `load_registered` would return ({} when there is none)."""
+    name = MODEL_PREFIX + kind
+    version = version or champion_version(name, alias)
+    if version is None:
+        return {}
+    return dict(MlflowClient().get_model_version(name, str(version)).tags)
+
+
 class RegisteredModelsDataset(AbstractDataset[list[ModelToLog], dict[str, Any]]):
     """Save: log and register a list of models. Load: {kind: estimator} under an alias."""
 
@@ -131,14 +184,36 @@ class RegisteredModelsDataset(AbstractDataset[list[ModelToLog], dict[str, Any]])
 
     def load(self) -> dict[str, Any]:
         loaded = {k: load_registered(k, self._alias, self._versions.get(k)) for k in self._kinds}
-        return {k: v for k, v in loaded.items() if v is not None}
+        models = {k: v for k, v in loaded.items() if v is not None}
+        if "propensity" in models:
+            models[TAGS] = registered_tags(
+                "propensity", self._alias, self._versions.get("propensity")
+            )
+        return models
 
     def save(self, data: list[ModelToLog]) -> None:
-        for model in data:
-            log_and_register(model)
+        register_all(data)
 
     def _describe(self) -> dict[str, Any]:
         return {"kinds": self._kinds, "alias": self._alias, "versions": self._versions}
+
+
+class AliasVersionsDataset(AbstractDataset[None, dict[str, int | None]]):
+    """Read-only: {kind: version} under an alias, without loading any model."""
+
+    def __init__(self, kinds: list[str], alias: str = CANDIDATE, metadata: dict | None = None):
+        self._kinds = list(kinds)
+        self._alias = alias
+        self.metadata = metadata
+
+    def load(self) -> dict[str, int | None]:
+        return alias_versions(self._kinds, self._alias)
+
+    def save(self, data: None) -> None:
+        raise DatasetError("AliasVersionsDataset is read-only: registration saves the models")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"kinds": self._kinds, "alias": self._alias}
 
 
 class ChampionAliasDataset(AbstractDataset[dict, dict]):
@@ -150,7 +225,7 @@ class ChampionAliasDataset(AbstractDataset[dict, dict]):
         self.metadata = metadata
 
     def load(self) -> dict:
-        return {k: champion_version(MODEL_PREFIX + k) for k in self._kinds}
+        return alias_versions(self._kinds, CHAMPION)
 
     def save(self, data: dict) -> None:
         if not data.get("promote"):

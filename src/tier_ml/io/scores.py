@@ -1,25 +1,54 @@
-"""The score store: Parquet partitioned by `as_of`, plus a DuckDB file for SQL and BI tools.
+"""The score store: immutable Parquet runs behind one atomic pointer per `as_of`, and a
+DuckDB file of views that read through the pointers.
 
-A run's scores and reasons are written to a staging folder and moved into place with one
-rename, so a failed run leaves the previous partition intact and a re-run of the same
-`as_of` replaces its partition whole. The DuckDB file is rebuilt beside it and swapped in
-the same way.
+Layout under the store's root::
+
+    as_of=2025-12-31/
+        run-20261124T052000Z-k3j9x/   scores.parquet, reasons.parquet (never changed)
+        current -> run-20261124T052000Z-k3j9x
+    .lock                             the writer's pid while a run writes
+
+A writer stages a run in `.staging-*`, renames it to `run-*`, then swaps the `current`
+symlink with one `os.replace`. That swap is the only commit point: Parquet readers (through
+`current`) and the DuckDB views (which glob `as_of=*/current/`) see the old run or the new
+one, never neither, whenever the writer dies. One writer at a time holds an `flock` on
+`.lock`; the kernel drops it when the writer dies, and the next writer removes what the dead
+one left.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
 import shutil
+import signal
 import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
-from kedro.io import AbstractDataset
+from kedro.io import AbstractDataset, DatasetError
 
-SCORES, REASONS = "scores.parquet", "reasons.parquet"
+FILES = {"scores": "scores.parquet", "reasons": "reasons.parquet"}
+CURRENT = "current"
+LOCK = ".lock"
+KILL_AT = "TIER_ML_SCORE_STORE_KILL_AT"
+
+logger = logging.getLogger(__name__)
+
+# flock conflicts between two open files even in one process: a process that holds a
+# store's lock (for a whole run) re-enters it for each save instead of opening it again.
+_HELD: set[Path] = set()
+
+
+class StoreLockedError(RuntimeError):
+    """Another process is writing to the score store."""
 
 
 @dataclass(frozen=True)
@@ -35,73 +64,269 @@ def partition_name(as_of: pd.Timestamp) -> str:
     return f"as_of={pd.Timestamp(as_of).date().isoformat()}"
 
 
-def write_partition(root: Path, run: ScoreRun) -> Path:
-    """Write to a staging folder, then swap it in for the partition with renames only."""
+def _checkpoint(step: str) -> None:
+    """Fault injection for the crash tests: SIGKILL this process at the named write step."""
+    if os.environ.get(KILL_AT) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# Reading: only through the pointers
+
+
+def current_runs(root: Path) -> dict[pd.Timestamp, Path]:
+    """The run folder each `as_of` pointer names, oldest first."""
+    return {
+        pd.Timestamp(pointer.parent.name.removeprefix("as_of=")): pointer.resolve()
+        for pointer in sorted(root.glob(f"as_of=*/{CURRENT}"))
+    }
+
+
+def read_scores(root: Path, table: str = "scores") -> pd.DataFrame:
+    """Every `as_of`'s current run of one table (`scores` or `reasons`), oldest first."""
+    frames = [pd.read_parquet(run / FILES[table]) for run in current_runs(root).values()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def previous_run(
+    runs: Mapping[pd.Timestamp, Callable[[], pd.DataFrame]], as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """The scores of the latest run before `as_of` (empty when none): tier changes are
+    measured against it, so no other run needs reading."""
+    earlier = [t for t in runs if t < pd.Timestamp(as_of)]
+    return runs[max(earlier)]() if earlier else pd.DataFrame()
+
+
+# DuckDB: views that read through the pointers
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def view_definitions(root: Path) -> dict[str, tuple[str, str]]:
+    """Per table, the `CREATE VIEW` statement and the comment that identifies it. The path
+    is absolute so that notebooks and BI tools can open the file from any folder."""
+    definitions = {}
+    for table, file in FILES.items():
+        pattern = (root.resolve() / "as_of=*" / CURRENT / file).as_posix()
+        source = f"read_parquet({_sql_string(pattern)}, union_by_name = true, allow_empty = true)"
+        statement = f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM {source}"
+        definitions[table] = statement, f"current score runs: {pattern}"
+    return definitions
+
+
+def ensure_views(root: Path, database: Path) -> None:
+    """Point the `scores` and `reasons` views at `root`, in one transaction. The file is
+    not opened for writing when they already do, so that readers may keep it open
+    (read-only) between runs."""
+    wanted = view_definitions(root)
+    if database.exists():
+        with duckdb.connect(str(database), read_only=True) as con:
+            found = dict(con.execute("SELECT view_name, comment FROM duckdb_views()").fetchall())
+        if all(found.get(table) == comment for table, (_, comment) in wanted.items()):
+            return
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(database)) as con:
+        tables = {
+            name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
+        con.begin()
+        for table, (statement, comment) in wanted.items():
+            if table in tables:  # the old layout copied the runs into tables
+                con.execute(f"DROP TABLE {table}")
+            _checkpoint("duckdb")
+            con.execute(statement)
+            con.execute(f"COMMENT ON VIEW {table} IS {_sql_string(comment)}")
+        con.commit()
+
+
+# Writing: one writer at a time, leftovers recovered when the lock is taken
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's data, or a folder's entries, to disk: a rename survives a power cut
+    only with what it points at."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _commit(folder: Path, staging: Path, name: str) -> Path:
+    """Rename a complete staging folder to `run-<name>-…`, swap the pointer to it with one
+    `os.replace` (the commit), then remove the run it replaced."""
+    for item in [*staging.iterdir(), staging]:
+        _fsync(item)
+    run = staging.rename(folder / f"run-{name}-{staging.name.removeprefix('.staging-')}")
+    _fsync(folder)
+    _checkpoint("staged")
+    pointer, swap = folder / CURRENT, folder / f".{CURRENT}-{run.name}"
+    replaced = os.readlink(pointer) if pointer.is_symlink() else None
+    pointer.unlink(missing_ok=True)
+    _checkpoint("pointer")
+    pointer.symlink_to(run.name)
+    _fsync(folder)
+    _checkpoint("committed")
+    if replaced is not None:
+        _remove(folder / replaced)
+    return run
+
+
+def _adopt_legacy(folder: Path) -> None:
+    """Turn a partition of the old layout (files directly in `as_of=…/`) into a run. The
+    files are hard-linked, so they exist until the pointer does, whenever this stops."""
+    if (folder / CURRENT).is_symlink() or not (folder / FILES["scores"]).exists():
+        return
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
+    for file in FILES.values():
+        if (folder / file).exists():
+            os.link(folder / file, staging / file)
+    _commit(folder, staging, "legacy")
+    for file in FILES.values():
+        (folder / file).unlink(missing_ok=True)
+    logger.warning("Converted %s from the old layout to a run and its pointer", folder)
+
+
+def recover(root: Path) -> None:
+    """Remove what killed writers left: staging folders, runs no pointer names, half-made
+    pointers; adopt partitions of the old layout. Call with the lock held."""
+    for retired in root.glob(".retired-as_of=*"):  # the old layout's swap, cut in half
+        partition = root / retired.name.removeprefix(".retired-").rsplit("-", 1)[0]
+        if not partition.exists():
+            retired.rename(partition)
+    removed = [*root.glob(".retired-as_of=*"), *root.glob(".staging-*")]
+    for folder in root.glob("as_of=*"):
+        _adopt_legacy(folder)
+        pointer = folder / CURRENT
+        keep = {CURRENT, os.readlink(pointer)} if pointer.is_symlink() else set()
+        removed += [item for item in folder.iterdir() if item.name not in keep]
+    for path in removed:
+        _remove(path)
+        logger.warning("Removed %s, left by a scoring run that did not finish", path)
+    for folder in root.glob("as_of=*"):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
+@contextmanager
+def store_lock(root: Path, wait: bool = False) -> Iterator[None]:
+    """Hold the store's writer lock: fail at once when another process holds it (or wait
+    for it), record this pid, recover a dead writer's leftovers. Re-entrant in a process."""
     root.mkdir(parents=True, exist_ok=True)
-    final = root / partition_name(run.as_of)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    key = root.resolve()
+    if key in _HELD:
+        yield
+        return
+    with open(root / LOCK, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            handle.seek(0)
+            raise StoreLockedError(
+                f"The score store {root} is being written by "
+                f"{handle.read().strip() or 'another process'}. "
+                "Wait for that run to end, or run with --params=scoring.wait_for_lock=true "
+                "to queue behind it."
+            ) from None
+        handle.seek(0)
+        if last := handle.read().strip():
+            logger.warning("The last writer of %s (%s) did not finish; recovering", root, last)
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()} since {pd.Timestamp.now('UTC'):%Y-%m-%d %H:%M:%S} UTC")
+        handle.flush()
+        _HELD.add(key)
+        try:
+            recover(root)
+            yield
+        finally:
+            _HELD.discard(key)
+            handle.truncate(0)  # an empty lock file means the last writer finished
+
+
+def write_run(root: Path, run: ScoreRun) -> Path:
+    """Stage the run's files, then commit them as the `as_of`'s run. Call with the lock
+    held."""
+    folder = root / partition_name(run.as_of)
+    folder.mkdir(parents=True, exist_ok=True)
+    _checkpoint("before_staging")
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
     staging.chmod(0o755)
     try:
-        run.scores.to_parquet(staging / SCORES, index=False)
-        run.reasons.to_parquet(staging / REASONS, index=False)
+        run.scores.to_parquet(staging / FILES["scores"], index=False)
+        _checkpoint("staging")
+        run.reasons.to_parquet(staging / FILES["reasons"], index=False)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging)
         raise
-    retired = None
-    if final.exists():
-        retired = root / f".retired-{final.name}-{os.getpid()}"
-        final.rename(retired)
-    staging.rename(final)
-    if retired is not None:
-        shutil.rmtree(retired)
-    return final
+    return _commit(folder, staging, pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%SZ"))
 
 
-def read_history(root: Path, table: str = SCORES) -> pd.DataFrame:
-    """Every partition's rows of one table, oldest first."""
-    files = sorted(root.glob(f"as_of=*/{table}"))
-    if not files:
-        return pd.DataFrame()
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-
-
-def rebuild_duckdb(root: Path, database: Path) -> None:
-    """Tables `scores` and `reasons` over all partitions, swapped in atomically."""
-    database.parent.mkdir(parents=True, exist_ok=True)
-    staging = database.with_name(f".{database.name}.{os.getpid()}.tmp")
-    staging.unlink(missing_ok=True)
-    con = duckdb.connect(str(staging))
-    try:
-        for table, file in (("scores", SCORES), ("reasons", REASONS)):
-            pattern = str(root / "as_of=*" / file)
-            source = f"read_parquet('{pattern}', union_by_name = true)"
-            con.execute(f"CREATE TABLE {table} AS SELECT * FROM {source}")
-    finally:
-        con.close()
-    os.replace(staging, database)
+def save_run(root: Path, database: Path, run: ScoreRun, wait: bool = False) -> Path:
+    """Write one run to the store and keep the DuckDB views on it."""
+    with store_lock(root, wait):
+        ensure_views(root, database)
+        return write_run(root, run)
 
 
 class ScoreStoreDataset(AbstractDataset[ScoreRun, pd.DataFrame]):
-    """Save a `ScoreRun` (partition + DuckDB); load the history of all runs, of the scores
-    or (with `table: reasons`) of the long-format contributions."""
+    """Save a `ScoreRun`; load every `as_of`'s current run of the scores or (with
+    `table: reasons`) of the long-format contributions. `lock()` holds the writer lock for
+    a whole Kedro run (see `tier_ml.hooks`)."""
 
     def __init__(
-        self, path: str, duckdb_path: str, table: str = "scores", metadata: dict | None = None
+        self,
+        path: str,
+        duckdb_path: str,
+        table: str = "scores",
+        wait_for_lock: bool = False,
+        metadata: dict | None = None,
     ):
         self._root = Path(path)
         self._database = Path(duckdb_path)
-        self._file = {"scores": SCORES, "reasons": REASONS}[table]
+        self._table = table
+        self._wait = wait_for_lock
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
-        return read_history(self._root, self._file)
+        return read_scores(self._root, self._table)
 
     def save(self, data: ScoreRun) -> None:
-        write_partition(self._root, data)
-        rebuild_duckdb(self._root, self._database)
+        save_run(self._root, self._database, data, self._wait)
+
+    def lock(self) -> AbstractContextManager[None]:
+        return store_lock(self._root, self._wait)
 
     def _exists(self) -> bool:
-        return any(self._root.glob("as_of=*"))
+        return bool(current_runs(self._root))
 
     def _describe(self) -> dict[str, Any]:
         return {"path": str(self._root), "duckdb_path": str(self._database)}
+
+
+class ScoreRunsDataset(AbstractDataset[None, dict[pd.Timestamp, Callable[[], pd.DataFrame]]]):
+    """Each `as_of`'s current scores, read only when called (as `PartitionedDataset` does),
+    so that scoring reads the one run it compares with."""
+
+    def __init__(self, path: str, metadata: dict | None = None):
+        self._root = Path(path)
+        self.metadata = metadata
+
+    def load(self) -> dict[pd.Timestamp, Callable[[], pd.DataFrame]]:
+        return {
+            as_of: partial(pd.read_parquet, run / FILES["scores"])
+            for as_of, run in current_runs(self._root).items()
+        }
+
+    def save(self, data: None) -> None:
+        raise DatasetError("ScoreRunsDataset is read-only; save through ScoreStoreDataset")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._root)}

@@ -3,18 +3,18 @@ last-period revenue and (for transaction data) BG/NBD + Gamma-Gamma.
 
 A baseline produces a score per customer and cutoff. To compare it on probability metrics
 (Brier, ECE) and revenue metrics (MAE) as well as on rankings, `ScoreMapper` maps scores to a
-probability (Platt) and to expected revenue (mean revenue per score decile), fitted on the
-validation slice like the model's calibrator.
+probability (isotonic: monotone, so the baseline's ranking is kept) and to expected revenue
+(mean revenue per score decile), fitted on labelled cutoffs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
+from sklearn.isotonic import IsotonicRegression
 
 
 def _rank_within_cutoff(features: pd.DataFrame, column: str) -> pd.Series:
@@ -27,13 +27,32 @@ def _quintile_within_cutoff(values: pd.Series, as_of: pd.Series) -> pd.Series:
     return np.ceil(ranks * 5).clip(1, 5)
 
 
-def rfm_score(features: pd.DataFrame) -> pd.Series:
-    """R + F + M quintile scores (3 to 15) within each cutoff; never-buyers get R = 1."""
+RFM_FEATURES = ("days_since_last_won", "won_count_365d", "won_revenue_365d")  # rfm_parts reads
+
+
+def rfm_parts(features: pd.DataFrame) -> pd.DataFrame:
+    """R, F and M quintile scores (1 to 5) within each cutoff, each under the feature it
+    ranks (so reasons can quote the customer's own value); never-buyers get R = 1."""
     recency = -features["days_since_last_won"].fillna(np.inf)
-    r = _quintile_within_cutoff(recency.replace(-np.inf, -1e12), features["as_of"])
-    f = _quintile_within_cutoff(features["won_count_365d"], features["as_of"])
-    m = _quintile_within_cutoff(features["won_revenue_365d"], features["as_of"])
-    return (r + f + m).rename("rfm_score")
+    return pd.DataFrame(
+        {
+            "days_since_last_won": _quintile_within_cutoff(
+                recency.replace(-np.inf, -1e12), features["as_of"]
+            ),
+            "won_count_365d": _quintile_within_cutoff(
+                features["won_count_365d"], features["as_of"]
+            ),
+            "won_revenue_365d": _quintile_within_cutoff(
+                features["won_revenue_365d"], features["as_of"]
+            ),
+        },
+        index=features.index,
+    )
+
+
+def rfm_score(features: pd.DataFrame) -> pd.Series:
+    """R + F + M quintile scores (3 to 15) within each cutoff."""
+    return rfm_parts(features).sum(axis=1).rename("rfm_score")
 
 
 @dataclass(frozen=True)
@@ -79,40 +98,48 @@ def scorecard_score(
     return (parts * weights).sum(axis=1).rename("scorecard_score")
 
 
-def last_period_revenue(features: pd.DataFrame, horizon_days: int) -> pd.Series:
-    """Won revenue in the window closest to the horizon: 'what they spent, they will spend'."""
+def last_period_column(columns: Iterable[str], horizon_days: int) -> str | None:
+    """The won-revenue window closest to the horizon (None when there is none)."""
     windows = {
         int(c.split("_")[-1][:-1]): c
-        for c in features.columns
+        for c in columns
         if c.startswith("won_revenue_") and c.endswith("d") and c[-2].isdigit()
     }
-    closest = windows[min(windows, key=lambda w: abs(w - horizon_days))]
-    return features[closest].rename("last_period_revenue")
+    return windows[min(windows, key=lambda w: abs(w - horizon_days))] if windows else None
+
+
+def last_period_revenue(features: pd.DataFrame, horizon_days: int) -> pd.Series:
+    """Won revenue in the window closest to the horizon: 'what they spent, they will spend'."""
+    return features[last_period_column(features.columns, horizon_days)].rename(
+        "last_period_revenue"
+    )
 
 
 class ScoreMapper:
-    """Maps a baseline score to a probability (Platt) and to expected revenue (decile means)."""
+    """Maps a baseline score to a probability (isotonic) and to expected revenue (decile
+    means). A missing score counts as the lowest."""
 
     def fit(self, score: np.ndarray, won: np.ndarray, revenue: np.ndarray) -> ScoreMapper:
         score = np.asarray(score, dtype=float)
+        finite = score[np.isfinite(score)]
+        self.missing_ = float(finite.min() - 1.0) if len(finite) else 0.0
+        score = self._filled(score)
         won = np.asarray(won, dtype=int)
-        self.center_, self.scale_ = float(np.mean(score)), float(np.std(score) or 1.0)
-        # with a single outcome there is nothing to rank against: the observed rate
-        self.platt_ = LogisticRegression().fit(self._z(score), won) if len(set(won)) > 1 else None
-        self.rate_ = float(won.mean())
+        self.isotonic_ = IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4).fit(
+            score, won
+        )
         self.edges_ = np.unique(np.quantile(score, np.linspace(0, 1, 11)[1:-1]))
         bins = np.digitize(score, self.edges_)
         means = pd.Series(np.asarray(revenue, dtype=float)).groupby(bins).mean()
         self.bin_revenue_ = means.reindex(range(len(self.edges_) + 1)).ffill().bfill().to_numpy()
         return self
 
-    def _z(self, score: np.ndarray) -> np.ndarray:
-        return ((np.asarray(score, dtype=float) - self.center_) / self.scale_).reshape(-1, 1)
+    def _filled(self, score: np.ndarray) -> np.ndarray:
+        values = np.asarray(score, dtype=float)
+        return np.where(np.isnan(values), self.missing_, values)
 
     def probability(self, score: np.ndarray) -> np.ndarray:
-        if self.platt_ is None:
-            return np.full(len(np.asarray(score)), self.rate_)
-        return self.platt_.predict_proba(self._z(score))[:, 1]
+        return self.isotonic_.predict(self._filled(score))
 
     def revenue(self, score: np.ndarray) -> np.ndarray:
-        return self.bin_revenue_[np.digitize(np.asarray(score, dtype=float), self.edges_)]
+        return self.bin_revenue_[np.digitize(self._filled(score), self.edges_)]

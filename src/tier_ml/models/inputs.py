@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
+from tier_ml.features.build import DEFAULT_CONFIG
+from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.btyd import add_btyd_features
+from tier_ml.models.candidates import with_stack_scores
 from tier_ml.models.opportunity import add_pipeline_value, opportunity_rows
 
 
@@ -19,9 +25,18 @@ def use_btyd_features(setting: str | bool, deals: pd.DataFrame) -> bool:
 
 
 def with_model_outputs(
-    feature_table: pd.DataFrame, deals: pd.DataFrame, horizon_days: int, seed: int, btyd: bool
+    feature_table: pd.DataFrame,
+    deals: pd.DataFrame,
+    horizon_days: int,
+    seed: int,
+    btyd: bool,
+    scorecard: Mapping[str, Any],
+    config: FeatureConfig = DEFAULT_CONFIG,
+    deal_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Expected pipeline value (open-deal scoring) and, when asked, BG/NBD outputs."""
-    rows = opportunity_rows(deals, feature_table, horizon_days)
-    table = add_pipeline_value(feature_table, rows, horizon_days, seed)
-    return add_btyd_features(table, deals, horizon_days) if btyd else table
+    """Expected pipeline value (open-deal scoring), BG/NBD outputs when asked, and the
+    baselines' scores for the stacked candidate."""
+    rows = opportunity_rows(deals, feature_table, horizon_days, config, deal_history)
+    table = add_pipeline_value(feature_table, rows, deals, horizon_days, seed)
+    table = add_btyd_features(table, deals, horizon_days) if btyd else table
+    return with_stack_scores(table, scorecard)

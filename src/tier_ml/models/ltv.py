@@ -90,6 +90,21 @@ class HurdleLTV(BaseEstimator):
         self.smearing_ = float(np.mean(np.exp(residual)))
         return self
 
+    def fit_deployed(self, X: pd.DataFrame, revenue: pd.Series, folds: np.ndarray) -> HurdleLTV:
+        """The deployment fit: the amount model's tree count and smearing factor come from
+        early stopping on customer fold 0; it is then refitted on every buyer row."""
+        revenue = np.asarray(revenue, dtype=float)
+        stop = np.asarray(folds) == 0
+        self.fit(X[~stop], revenue[~stop], X[stop], revenue[stop])
+        trees = int(self.amount_.best_iteration_ or self.amount_.n_estimators)
+        self.categories_ = learn_categories(X)
+        settings = {**lgbm_settings(self.lgbm_params, self.seed), "n_estimators": trees}
+        buyers = revenue > 0
+        self.amount_ = lgb.LGBMRegressor(**settings).fit(
+            self._matrix(X[buyers]), np.log1p(revenue[buyers])
+        )
+        return self
+
     def _matrix(self, X: pd.DataFrame) -> pd.DataFrame:
         return to_matrix(X, self.features_, self.categories_)
 

@@ -1,7 +1,8 @@
 """Deal-level win probability for open deals, and the customer feature it feeds.
 
-A deal open at T is described only by what was known at T: its amount, age, product and
-owner, and its customer's history before T. The stage a closed deal was exported with is
+A deal open at T is described only by what was known at T (`features.deal_state`): its amount,
+age, product and owner as of T, whether it is past its expected close date, and its
+customer's history before T. The stage a closed deal was exported with is
 never used: it records the outcome. The label is whether the deal is won in [T, T + H).
 
 `expected_pipeline_value` (the sum of p_win x amount over a customer's open deals) becomes a
@@ -14,9 +15,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tier_ml.features.build import DEFAULT_CONFIG
+from tier_ml.features.deal_state import deals_at
+from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.propensity import PropensityModel
 
-DEAL_FEATURES = ("amount", "deal_age_days", "product", "owner")
+DEAL_FEATURES = ("amount", "deal_age_days", "product", "owner", "overdue")
 CUSTOMER_HISTORY = (
     "won_count_total",
     "lost_count_total",
@@ -31,13 +35,21 @@ CUSTOMER_HISTORY = (
 PIPELINE_FEATURE = "expected_pipeline_value"
 
 
-def open_deals_at(deals: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
-    """Deals open at `as_of`, their features at `as_of`, and whether each was won in the horizon."""
+def open_deals_at(
+    deals: pd.DataFrame,
+    as_of: pd.Timestamp,
+    horizon_days: int,
+    config: FeatureConfig = DEFAULT_CONFIG,
+    deal_history: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Deals open at `as_of`, their features at `as_of`, and whether each was won in the horizon.
+    Overdue is counted as the customer feature `open_deal_overdue_count` counts it."""
     t = pd.Timestamp(as_of)
-    is_open = (deals["created_at"] < t) & (deals["closed_at"].isna() | (deals["closed_at"] >= t))
-    rows = deals.loc[is_open]
+    known = deals_at(deals, t, deal_history, config.deal_fields_known_at_creation)
+    rows = known.loc[known["status"].eq("open")]
+    outcome = deals.loc[rows.index]
     end = t + pd.Timedelta(days=horizon_days)
-    won = rows["status"].eq("won") & (rows["closed_at"] < end)
+    won = outcome["status"].eq("won") & (outcome["closed_at"] < end)
     return pd.DataFrame(
         {
             "deal_id": rows["deal_id"],
@@ -47,17 +59,25 @@ def open_deals_at(deals: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int) -
             "deal_age_days": (t - rows["created_at"]).dt.total_seconds() / 86_400,
             "product": rows["product"] if "product" in rows else None,
             "owner": rows["owner"] if "owner" in rows else None,
+            "overdue": (rows["expected_close_at"] < t).astype("float64"),
             "won_in_horizon": won,
         }
     ).reset_index(drop=True)
 
 
 def opportunity_rows(
-    deals: pd.DataFrame, features: pd.DataFrame, horizon_days: int
+    deals: pd.DataFrame,
+    features: pd.DataFrame,
+    horizon_days: int,
+    config: FeatureConfig = DEFAULT_CONFIG,
+    deal_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Open deals at every cutoff of `features`, joined to their customer's history then."""
     history = [c for c in CUSTOMER_HISTORY if c in features.columns]
-    frames = [open_deals_at(deals, t, horizon_days) for t in sorted(features["as_of"].unique())]
+    frames = [
+        open_deals_at(deals, t, horizon_days, config, deal_history)
+        for t in sorted(features["as_of"].unique())
+    ]
     rows = pd.concat(frames, ignore_index=True)
     return rows.merge(
         features[["customer_id", "as_of", *history]], on=["customer_id", "as_of"], how="inner"
@@ -90,13 +110,24 @@ def fit_opportunity_model(
     )
 
 
-def pipeline_value(rows: pd.DataFrame, model: PropensityModel | None) -> pd.DataFrame:
-    """Sum of p_win x amount over each customer's open deals (missing without a model)."""
+def historic_win_rate(deals: pd.DataFrame, as_of: pd.Timestamp) -> float:
+    """The stage-free fallback for an open deal's win probability: the share of deals closed
+    before `as_of` that were won, Laplace-smoothed (one half with no closed deal yet)."""
+    closed = deals[deals["status"].ne("open") & (deals["closed_at"] < pd.Timestamp(as_of))]
+    return (int(closed["status"].eq("won").sum()) + 1) / (len(closed) + 2)
+
+
+def pipeline_value(
+    rows: pd.DataFrame, model: PropensityModel | None, fallback_rate: float
+) -> pd.DataFrame:
+    """Sum of p_win x amount over each customer's open deals: p_win from the opportunity model
+    where one could be fitted, else the historic win rate. The same rule in training and
+    scoring, so the feature is present wherever a customer has open deals."""
     if model is None or rows.empty:
-        value = np.full(len(rows), np.nan)
+        p_win = np.full(len(rows), fallback_rate)
     else:
-        value = model.predict(opportunity_matrix(rows)) * rows["amount"].to_numpy()
-    out = rows[["customer_id", "as_of"]].assign(**{PIPELINE_FEATURE: value})
+        p_win = model.predict(opportunity_matrix(rows))
+    out = rows[["customer_id", "as_of"]].assign(**{PIPELINE_FEATURE: p_win * rows["amount"]})
     return out.groupby(["customer_id", "as_of"], as_index=False)[PIPELINE_FEATURE].sum(min_count=1)
 
 
@@ -110,18 +141,27 @@ def model_for(
 
 
 def add_pipeline_value(
-    features: pd.DataFrame, rows: pd.DataFrame, horizon_days: int, seed: int = 0
+    features: pd.DataFrame,
+    rows: pd.DataFrame,
+    deals: pd.DataFrame,
+    horizon_days: int,
+    seed: int = 0,
 ) -> pd.DataFrame:
-    """`expected_pipeline_value` at each cutoff, each from a model fitted on the past only."""
+    """`expected_pipeline_value` at each cutoff, each from what was known then: a model
+    fitted on closed label windows only, or the historic win rate."""
     values = [
-        pipeline_value(rows[rows["as_of"] == t], model_for(rows, t, horizon_days, seed))
+        pipeline_value(
+            rows[rows["as_of"] == t],
+            model_for(rows, t, horizon_days, seed),
+            historic_win_rate(deals, t),
+        )
         for t in sorted(features["as_of"].unique())
     ]
     return join_pipeline_value(features, pd.concat(values, ignore_index=True))
 
 
 def join_pipeline_value(features: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
-    """The feature on every customer row: 0 without open deals, missing without a model."""
+    """The feature on every customer row: 0 without open deals."""
     merged = features.merge(values, on=["customer_id", "as_of"], how="left", validate="one_to_one")
     has_open = merged["open_deal_count"].gt(0)
     merged[PIPELINE_FEATURE] = merged[PIPELINE_FEATURE].where(has_open, 0.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 import lightgbm as lgb
@@ -27,15 +28,16 @@ DEFAULT_LGBM = {
 
 
 def lgbm_settings(params: dict | None, seed: int) -> dict:
-    """LightGBM settings that make a fit reproducible from its seed."""
+    """LightGBM settings that make a fit reproducible from its seed, on every core of the
+    machine; the user's own settings (`train.propensity.lgbm`, e.g. n_jobs) win."""
     return {
         **DEFAULT_LGBM,
-        **(params or {}),
         "random_state": seed,
         "deterministic": True,
         "force_row_wise": True,
         "verbosity": -1,
-        "n_jobs": 2,
+        "n_jobs": os.cpu_count() or 1,
+        **(params or {}),
     }
 
 
@@ -93,6 +95,41 @@ class PropensityModel(BaseEstimator):
         self.calibrator_ = self._fit_calibrator(
             self.raw_score(X_valid), np.asarray(y_valid, dtype=int)
         )
+        return self
+
+    def fit_deployed(
+        self, X: pd.DataFrame, y: pd.Series, folds: np.ndarray, calibration_rows: np.ndarray
+    ) -> PropensityModel:
+        """The deployment fit on every labelled cutoff: the tree count is found by early
+        stopping on customer fold 0, the booster is refitted on all rows with that count, and
+        the calibrator is fitted on out-of-fold scores of `calibration_rows` (the latest
+        cutoffs), so calibration never sees the rows that stopped the trees or its own fit."""
+        y = np.asarray(y, dtype=int)
+        folds = np.asarray(folds)
+        self.features_ = list(X.columns)
+        self.categories_ = learn_categories(X)
+        settings = lgbm_settings(self.lgbm_params, self.seed)
+        stop = folds == 0
+        probe = fit_early_stopped(
+            lgb.LGBMClassifier(**settings),
+            X[~stop],
+            y[~stop],
+            X[stop],
+            y[stop],
+            self.features_,
+            self.categories_,
+            self.early_stopping_rounds,
+        )
+        fixed = {**settings, "n_estimators": int(probe.best_iteration_ or settings["n_estimators"])}
+        matrix = self.matrix(X)
+        self.booster_ = lgb.LGBMClassifier(**fixed).fit(matrix, y)
+        out_of_fold = np.empty(len(y))
+        for fold in np.unique(folds):
+            held = folds == fold
+            fitted = lgb.LGBMClassifier(**fixed).fit(matrix[~held], y[~held])
+            out_of_fold[held] = fitted.predict(matrix[held], raw_score=True)
+        rows = np.asarray(calibration_rows, dtype=bool)
+        self.calibrator_ = self._fit_calibrator(out_of_fold[rows], y[rows])
         return self
 
     def _fit_calibrator(self, raw: np.ndarray, y: np.ndarray):

@@ -1,5 +1,13 @@
-"""Training and evaluation of every model on a purged time split: one entry point that the
-train pipeline and the backtests share."""
+"""Evaluate, select, refit: the model lifecycle that the train pipeline and the backtests share.
+
+1. Evaluate every candidate (models and baselines) at rolling origins O: each is fitted only on
+   cutoffs whose label windows closed by O (T + H <= O) and judged on what closed in [O, O + H).
+   With too little history for any such origin, customers are cross-validated at the latest
+   labelled cutoff instead, and the run says so.
+2. Select the champion with the paired rule in `selection.py`.
+3. Refit the champion on every labelled cutoff; `trained_through` is the end of the last label
+   window it used.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +17,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tier_ml.evaluation import classification_metrics, revenue_metrics
-from tier_ml.models.baselines import (
-    ScoreMapper,
-    last_period_revenue,
-    parse_scorecard,
-    rfm_score,
-    scorecard_score,
+from tier_ml.models.candidates import (
+    MODELS,
+    Candidate,
+    CandidateParams,
+    available_candidates,
+    candidate_predictions,
+    customer_folds,
+    fit_candidate,
+    model_features,
 )
-from tier_ml.models.ltv import HurdleLTV, TweedieLTV
-from tier_ml.models.matrix import model_columns
-from tier_ml.models.propensity import PropensityModel
 from tier_ml.models.segments import SegmentModel
-from tier_ml.models.split import TimeSplit, rows_at
+from tier_ml.models.selection import Selection, choose_champion
 
 
 @dataclass(frozen=True)
@@ -29,37 +36,48 @@ class TrainParams:
     """The `train` parameters, typed."""
 
     horizon_days: int
-    valid_cutoffs: int = 2
-    test_cutoffs: int = 1
     min_positives: int = 40
     min_negatives: int = 40
     seed: int = 0
     calibration: str = "platt"
     lgbm: dict[str, Any] = field(default_factory=dict)
-    ltv_default: str = "auto"
-    ltv_select_by: str = "normalized_gini"
+    ltv: str = "hurdle"
     tweedie_variance_power: float = 1.3
     segment_k_range: tuple[int, int] = (3, 7)
     scorecard: dict[str, Any] = field(default_factory=dict)
     exclude_features: tuple[str, ...] = ()
+    selection_origins: int = 3
+    bootstrap_draws: int = 200
 
     @classmethod
     def from_dict(cls, train: dict[str, Any], horizon_days: int) -> TrainParams:
         return cls(
             horizon_days=horizon_days,
-            valid_cutoffs=int(train["split"]["valid_cutoffs"]),
-            test_cutoffs=int(train["split"]["test_cutoffs"]),
             min_positives=int(train["minimum_data"]["positives"]),
             min_negatives=int(train["minimum_data"]["negatives"]),
             seed=int(train["seed"]),
             calibration=train["propensity"]["calibration"],
             lgbm=dict(train["propensity"].get("lgbm") or {}),
-            ltv_default=train["ltv"]["default"],
-            ltv_select_by=train["ltv"]["select_by"],
+            ltv=train["ltv"]["model"],
             tweedie_variance_power=float(train["ltv"]["tweedie_variance_power"]),
             segment_k_range=tuple(train["segments"]["k_range"]),
             scorecard=dict(train["scorecard"]),
             exclude_features=tuple(train.get("exclude_features") or ()),
+            selection_origins=int(train["selection"]["origins"]),
+            bootstrap_draws=int(train["selection"]["bootstrap_draws"]),
+        )
+
+    @property
+    def candidates(self) -> CandidateParams:
+        return CandidateParams(
+            horizon_days=self.horizon_days,
+            seed=self.seed,
+            lgbm=self.lgbm,
+            calibration=self.calibration,
+            ltv=self.ltv,
+            tweedie_variance_power=self.tweedie_variance_power,
+            scorecard=self.scorecard,
+            exclude_features=self.exclude_features,
         )
 
 
@@ -79,9 +97,6 @@ class MinimumDataCheck:
             "negatives": self.negatives,
             "message": self.message,
         }
-
-
-CALIBRATION_MINIMUM = 10  # of each outcome in the validation slice, to calibrate at all
 
 
 def _shortfall(
@@ -104,196 +119,166 @@ def _shortfall(
 
 
 def minimum_data_check(
-    train_rows: pd.DataFrame,
-    min_positives: int,
-    min_negatives: int,
-    valid_rows: pd.DataFrame | None = None,
+    rows: pd.DataFrame, min_positives: int, min_negatives: int
 ) -> MinimumDataCheck:
-    """As Dynamics 365 and Salesforce do: too few examples of either outcome, no model.
-    The validation slice, which early stopping and calibration use, needs both outcomes too."""
+    """As Dynamics 365 and Salesforce do: too few examples of either outcome, no model (the
+    baselines still compete)."""
     positives, negatives, missing = _shortfall(
-        train_rows, min_positives, min_negatives, "in the training slice"
+        rows, min_positives, min_negatives, "in the labelled cutoffs"
     )
-    if valid_rows is not None:
-        missing += _shortfall(
-            valid_rows, CALIBRATION_MINIMUM, CALIBRATION_MINIMUM, "in the validation slice"
-        )[2]
     if missing:
         return MinimumDataCheck(
             False,
             positives,
             negatives,
-            "Not enough training data: "
+            "Not enough training data for a model: "
             + "; ".join(missing)
-            + ". Tiers come from the rules scorecard until then.",
+            + ". The champion is chosen among the baselines until then.",
         )
     return MinimumDataCheck(
         True, positives, negatives, f"{positives} positive and {negatives} negative examples"
     )
 
 
+def labelled_before(rows: pd.DataFrame, origin: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
+    """Rows whose label window closed by `origin`: all a model used at `origin` may learn from."""
+    return rows[rows["as_of"] + pd.Timedelta(days=horizon_days) <= origin]
+
+
+def selection_origins(
+    cutoffs: list[pd.Timestamp], horizon_days: int, count: int, min_training_cutoffs: int = 2
+) -> list[pd.Timestamp]:
+    """The latest labelled cutoffs usable as replay origins: each has `min_training_cutoffs`
+    cutoffs whose label windows closed before it; spaced at least a third of the horizon
+    apart so that every origin adds new outcomes. Oldest first."""
+    ordered = sorted(pd.Timestamp(t) for t in cutoffs)
+    gap = pd.Timedelta(days=max(1, horizon_days // 3))
+    origins: list[pd.Timestamp] = []
+    for origin in reversed(ordered):
+        trained_on = [t for t in ordered if t + pd.Timedelta(days=horizon_days) <= origin]
+        spaced = not origins or origins[-1] - origin >= gap
+        if len(trained_on) >= min_training_cutoffs and spaced:
+            origins.append(origin)
+        if len(origins) == count:
+            break
+    return sorted(origins)
+
+
+def fit_candidates(
+    rows: pd.DataFrame, params: TrainParams, methods: list[str]
+) -> dict[str, Candidate]:
+    return {m: fit_candidate(rows, m, params.candidates) for m in methods}
+
+
+def models_allowed(rows: pd.DataFrame, params: TrainParams) -> MinimumDataCheck:
+    return minimum_data_check(rows, params.min_positives, params.min_negatives)
+
+
+def replay_at(model_input: pd.DataFrame, origin: pd.Timestamp, params: TrainParams) -> pd.DataFrame:
+    """Every candidate fitted on the cutoffs closed by `origin`, predicting at `origin`."""
+    history = labelled_before(model_input, origin, params.horizon_days)
+    methods = available_candidates(model_input, models_allowed(history, params).passed)
+    at_origin = model_input[model_input["as_of"] == origin]
+    return candidate_predictions(fit_candidates(history, params, methods), at_origin).assign(
+        origin=origin
+    )
+
+
+def cross_validated(model_input: pd.DataFrame, params: TrainParams) -> pd.DataFrame:
+    """Too little history for a replay: each customer fold at the latest cutoff is predicted
+    by candidates fitted on the other customers' rows. Not a test of time: said so in the log."""
+    latest = model_input["as_of"].max()
+    folds = customer_folds(model_input["customer_id"], params.seed)
+    frames = []
+    for fold in np.unique(folds):
+        train = model_input[folds != fold]
+        methods = available_candidates(model_input, models_allowed(train, params).passed)
+        held = model_input[(folds == fold) & (model_input["as_of"] == latest)]
+        frames.append(candidate_predictions(fit_candidates(train, params, methods), held))
+    return pd.concat(frames, ignore_index=True).assign(origin=latest).dropna(axis=1)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every candidate's predictions at the evaluation origins, and the champion chosen."""
+
+    predictions: pd.DataFrame
+    selection: Selection
+
+
+def evaluate_candidates(model_input: pd.DataFrame, params: TrainParams) -> Evaluation:
+    """Replay every candidate at rolling origins (or cross-validate with too little history)
+    and choose the champion."""
+    cutoffs = sorted(model_input["as_of"].unique())
+    origins = selection_origins(cutoffs, params.horizon_days, params.selection_origins)
+    if origins:
+        predictions = pd.concat(
+            [replay_at(model_input, o, params) for o in origins], ignore_index=True
+        )
+        evidence = f"rolling origins {', '.join(str(o.date()) for o in origins)}"
+    else:
+        predictions = cross_validated(model_input, params)
+        evidence = (
+            "customer cross-validation at the latest labelled cutoff (too little history for "
+            "a replay over time)"
+        )
+    selection = choose_champion(predictions, evidence, params.bootstrap_draws, params.seed)
+    return Evaluation(predictions, selection)
+
+
 @dataclass
 class TrainedModels:
-    """Everything one training produces; models are None in rules-only mode."""
+    """The champion refitted on every labelled cutoff, with what chose it."""
 
-    split: TimeSplit
     check: MinimumDataCheck
-    features: list[str]
+    champion: Candidate
     segments: SegmentModel
-    propensity: PropensityModel | None = None
-    ltv: TweedieLTV | HurdleLTV | None = None
-    ltv_kind: str = ""
-    ltv_comparison: dict[str, dict[str, float]] = field(default_factory=dict)
-    ltv_validation: dict[str, dict[str, float]] = field(default_factory=dict)
-    opportunity: PropensityModel | None = None
+    selection: Selection
+    cutoffs: list[pd.Timestamp]
+    trained_through: pd.Timestamp
+    opportunity: Any | None = None
     example: pd.DataFrame | None = None
 
     @property
+    def features(self) -> list[str]:
+        return list(self.champion.propensity.features_)
+
+    @property
     def rules_only(self) -> bool:
-        return self.propensity is None
+        """A baseline is the champion: no model explains the tiers."""
+        return self.champion.method not in MODELS
 
 
-def _fit_ltv(
-    params: TrainParams,
-    propensity: PropensityModel,
-    train: pd.DataFrame,
-    valid: pd.DataFrame,
-    test: pd.DataFrame,
-    features: list[str],
-) -> tuple[TweedieLTV | HurdleLTV, str, dict[str, dict[str, float]], dict[str, dict[str, float]]]:
-    """Fit both LTV models; return the kept one, its name, and both models' metrics on the
-    held-out and the validation slice. The default is chosen on the validation slice (or
-    configured), so the held-out outcome decides nothing."""
-    candidates = {
-        "tweedie": TweedieLTV(params.lgbm, params.tweedie_variance_power, seed=params.seed),
-        "hurdle": HurdleLTV(propensity, params.lgbm, seed=params.seed),
-    }
-    on_valid, comparison = {}, {}
-    for name, model in candidates.items():
-        model.fit(train[features], train["won_revenue"], valid[features], valid["won_revenue"])
-        on_valid[name] = revenue_metrics(valid["won_revenue"], model.predict(valid[features]))
-        comparison[name] = revenue_metrics(test["won_revenue"], model.predict(test[features]))
-    lower_is_better = params.ltv_select_by in ("mae", "rmse")
-    if params.ltv_default in candidates:
-        kind = params.ltv_default
-    else:
-        kind = (min if lower_is_better else max)(
-            on_valid, key=lambda k: on_valid[k][params.ltv_select_by]
-        )
-    return candidates[kind], kind, comparison, on_valid
-
-
-def train_models(
+def refit_champion(
     model_input: pd.DataFrame,
-    split: TimeSplit,
+    selection: Selection,
     params: TrainParams,
     previous_segments: SegmentModel | None = None,
-    opportunity: PropensityModel | None = None,
+    opportunity: Any | None = None,
 ) -> TrainedModels:
-    """Segments always; propensity and LTV only when the minimum data check passes."""
-    features = model_columns(model_input, params.exclude_features)
-    train, valid, test = (rows_at(model_input, c) for c in (split.train, split.valid, split.test))
-    latest = rows_at(model_input, [max(split.train + split.valid)])
+    """The chosen candidate refitted on every labelled cutoff, and segments on the latest."""
+    cutoffs = sorted(pd.Timestamp(t) for t in model_input["as_of"].unique())
+    check = models_allowed(model_input, params)
+    method = (
+        selection.champion
+        if check.passed or selection.champion not in MODELS
+        else (selection.best_baseline)
+    )
+    champion = fit_candidate(model_input, method, params.candidates)
+    latest = model_input[model_input["as_of"] == cutoffs[-1]]
     segments = SegmentModel(params.segment_k_range, seed=params.seed).fit(latest, previous_segments)
-    check = minimum_data_check(train, params.min_positives, params.min_negatives, valid)
-    models = TrainedModels(
-        split=split,
+    features = (
+        model_features(model_input, method, params.exclude_features)
+        if method in MODELS
+        else champion.propensity.features_
+    )
+    return TrainedModels(
         check=check,
-        features=features,
+        champion=champion,
         segments=segments,
+        selection=selection,
+        cutoffs=cutoffs,
+        trained_through=cutoffs[-1] + pd.Timedelta(days=params.horizon_days),
         opportunity=opportunity,
-        example=test[features].head(5),
+        example=latest[features].head(5),
     )
-    if not check.passed:
-        return models
-    models.propensity = PropensityModel(params.lgbm, params.calibration, seed=params.seed).fit(
-        train[features], train["won_any"], valid[features], valid["won_any"]
-    )
-    models.ltv, models.ltv_kind, models.ltv_comparison, models.ltv_validation = _fit_ltv(
-        params, models.propensity, train, valid, test, features
-    )
-    return models
-
-
-def baseline_scores(rows: pd.DataFrame, params: TrainParams) -> pd.DataFrame:
-    """Every applicable baseline's raw score for each row."""
-    scores = pd.DataFrame(
-        {
-            "rfm": rfm_score(rows),
-            "scorecard": scorecard_score(rows, parse_scorecard(params.scorecard)),
-            "last_period_revenue": last_period_revenue(rows, params.horizon_days),
-        },
-        index=rows.index,
-    )
-    if "bgnbd_expected_revenue" in rows.columns:
-        scores["bgnbd"] = rows["bgnbd_expected_revenue"]
-    return scores
-
-
-def baseline_predictions(
-    method: str, valid: pd.DataFrame, valid_score: pd.Series, rows: pd.DataFrame, score: pd.Series
-) -> tuple[np.ndarray, np.ndarray]:
-    """A baseline's P(win) and expected revenue for `rows`. BG/NBD has its own; a revenue
-    baseline is its own revenue forecast; scores are mapped on the validation slice."""
-    if method == "bgnbd":
-        return rows["bgnbd_p_buy"].to_numpy(), rows["bgnbd_expected_revenue"].to_numpy()
-    mapper = ScoreMapper().fit(valid_score, valid["won_any"], valid["won_revenue"])
-    expected = score.to_numpy() if method == "last_period_revenue" else mapper.revenue(score)
-    return mapper.probability(score), expected
-
-
-def predictions_at(
-    models: TrainedModels,
-    model_input: pd.DataFrame,
-    params: TrainParams,
-    cutoffs: list[pd.Timestamp],
-) -> pd.DataFrame:
-    """Per customer at `cutoffs`: each method's P(win) (`p_<method>`) and expected revenue
-    (`value_<method>`), with the outcomes. Baselines are mapped on the validation slice."""
-    valid = rows_at(model_input, models.split.valid)
-    rows = rows_at(model_input, cutoffs)
-    out = rows[["customer_id", "as_of", "won_any", "won_revenue"]].copy()
-    if not models.rules_only:
-        x = rows[models.features]
-        out["p_model"] = models.propensity.predict(x)
-        out["value_model"] = models.ltv.predict(x)
-    valid_scores, scores = baseline_scores(valid, params), baseline_scores(rows, params)
-    for method in scores.columns:
-        out[f"p_{method}"], out[f"value_{method}"] = baseline_predictions(
-            method, valid, valid_scores[method], rows, scores[method]
-        )
-    return out
-
-
-def methods_in(predictions: pd.DataFrame) -> list[str]:
-    return [c[2:] for c in predictions.columns if c.startswith("p_")]
-
-
-def score_methods(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Probability and revenue metrics of every method in a predictions frame."""
-    won = predictions["won_any"].to_numpy()
-    revenue = predictions["won_revenue"].to_numpy()
-    return pd.DataFrame(
-        [
-            {
-                "method": m,
-                **classification_metrics(won, predictions[f"p_{m}"].to_numpy()),
-                **revenue_metrics(revenue, predictions[f"value_{m}"].to_numpy()),
-            }
-            for m in methods_in(predictions)
-        ]
-    )
-
-
-def evaluate(models: TrainedModels, model_input: pd.DataFrame, params: TrainParams) -> pd.DataFrame:
-    """Held-out metrics of the model and every baseline, side by side (one row per method)."""
-    table = score_methods(predictions_at(models, model_input, params, models.split.test))
-    if models.rules_only:
-        return table
-    test = rows_at(model_input, models.split.test)
-    uncalibrated = models.propensity.predict_uncalibrated(test[models.features])
-    extra = {
-        "method": "model_uncalibrated",
-        **classification_metrics(test["won_any"].to_numpy(), uncalibrated),
-    }
-    return pd.concat([table, pd.DataFrame([extra])], ignore_index=True)

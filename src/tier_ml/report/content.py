@@ -45,6 +45,8 @@ WORDS = {
         "quarantined": "rows set aside at ingest",
         "cold_start": "customers with no history yet",
         "rules_only": "Not enough data for a model: tiers come from the rules scorecard.",
+        "no_value": "Expected value is not available in rules-only mode: tiers follow the "
+        "rank of the scorecard score, which is not money.",
         "no_backtest": "No backtest has been run yet.",
         "from": "from",
         "tier_meaning": {
@@ -91,6 +93,7 @@ WORDS = {
         "quarantined": "导入时隔离的记录",
         "cold_start": "尚无历史的客户",
         "rules_only": "数据不足以训练模型：分级来自规则评分卡。",
+        "no_value": "仅规则模式下没有预期价值：分级按评分卡得分的排序，该得分不是金额。",
         "no_backtest": "尚未运行回测。",
         "from": "从",
         "tier_meaning": {
@@ -142,11 +145,14 @@ def latest_run(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.Timestamp]:
 
 
 def headline(scores: pd.DataFrame) -> list[dict[str, Any]]:
-    """Customers and expected revenue per tier."""
+    """Customers and expected revenue per tier. Where no customer has a value (rules only
+    without a score mapper) the sum is NaN, shown as "–", never a silent 0."""
     grouped = scores.groupby("tier").agg(
-        customers=("customer_id", "size"), expected_value=("expected_value", "sum")
+        customers=("customer_id", "size"),
+        expected_value=("expected_value", lambda v: v.sum(min_count=1)),
     )
-    grouped = grouped.reindex(list(TIERS), fill_value=0)
+    empty_tier = 0.0 if scores["expected_value"].notna().any() else float("nan")
+    grouped = grouped.reindex(list(TIERS)).fillna({"customers": 0, "expected_value": empty_tier})
     return [
         {"tier": t, "customers": int(r["customers"]), "expected_value": float(r["expected_value"])}
         for t, r in grouped.iterrows()
@@ -234,6 +240,8 @@ def build_content(
 ) -> ReportContent:
     words = WORDS[language]
     scores, as_of = latest_run(history)
+    if scores["expected_value"].isna().all():
+        words = {**words, "rules_only": f"{words['rules_only']} {words['no_value']}"}
     run_reasons = reasons[reasons["as_of"] == as_of] if len(reasons) else reasons
     a_accounts = scores[scores["tier"] == "A"].nlargest(top_accounts, "expected_value")
     moved = scores[scores["tier_change"].isin(["up", "down"])]

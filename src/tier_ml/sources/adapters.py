@@ -28,6 +28,7 @@ class SourceTables:
     deals: RawTable
     activities: RawTable | None
     options: ParseOptions
+    deal_history: RawTable | None = None
 
 
 def _options(params: Mapping[str, Any], **defaults: Any) -> ParseOptions:
@@ -52,17 +53,21 @@ def synthetic_source(params: Mapping[str, Any]) -> SourceTables:
 
 
 def crm_export_source(params: Mapping[str, Any]) -> SourceTables:
-    """The user's own CRM export: CSV or Parquet files, a column mapping and a status mapping."""
+    """The user's own CRM export: CSV or Parquet files, a column mapping and a status mapping;
+    optionally activities and a deal history (field changes, e.g. OpportunityFieldHistory)."""
     csv = CsvOptions(**params.get("csv", {}))
     columns = params.get("columns", {})
-    activities_path = params.get("activities_path")
+
+    def optional(name: str) -> RawTable | None:
+        path = params.get(f"{name}_path")
+        return read_raw_table(name, path, columns.get(name), csv) if path else None
+
     return SourceTables(
         read_raw_table("customers", params["customers_path"], columns.get("customers"), csv),
         read_raw_table("deals", params["deals_path"], columns.get("deals"), csv),
-        read_raw_table("activities", activities_path, columns.get("activities"), csv)
-        if activities_path
-        else None,
-        _options(params, decimal=csv.decimal),
+        optional("activities"),
+        _options(params),
+        optional("deal_history"),
     )
 
 
@@ -98,14 +103,17 @@ MAVEN_STATUS = {"Won": "won", "Lost": "lost", "Engaging": "open", "Prospecting":
 
 
 def _maven_amounts(pipeline: pd.DataFrame, products: pd.DataFrame) -> pd.Series:
-    """Open deals carry no close value: their amount is the product's list price."""
+    """Every deal is priced at its product's list price, whatever its outcome.
+
+    The export's `close_value` is written at the close (0 on every lost deal), so an amount
+    taken from it would tell an open deal's outcome before it happens.
+    """
 
     def key(values: pd.Series) -> pd.Series:
         return values.str.casefold().str.replace(" ", "", regex=False)
 
     price = products.assign(key=key(products["product"])).set_index("key")["sales_price"]
-    list_price = key(pipeline["product"]).map(price)
-    return pipeline["close_value"].where(pipeline["close_value"].notna(), list_price)
+    return key(pipeline["product"]).map(price)
 
 
 def maven_crm_source(params: Mapping[str, Any]) -> SourceTables:
@@ -168,5 +176,10 @@ def load_source(
         raise ValueError(f"ingest.source is '{source}'; choose one of {sorted(SOURCES)}")
     tables = SOURCES[source](params)
     return enforce_contract(
-        tables.customers, tables.deals, tables.activities, tables.options, today=today
+        tables.customers,
+        tables.deals,
+        tables.activities,
+        tables.options,
+        today=today,
+        deal_history=tables.deal_history,
     )

@@ -37,23 +37,53 @@ def read_raw_table(
     path = Path(path)
     if not path.exists():
         raise _unreadable(name, path, "file exists")
-    if path.suffix.lower() == ".parquet":
-        frame = pd.read_parquet(path).astype("str").where(lambda f: f.ne("nan") & f.ne("None"))
-    else:
-        try:
-            frame = pd.read_csv(
-                path,
-                sep=csv.sep,
-                encoding=csv.encoding,
-                dtype="str",
-                keep_default_na=False,
-                na_values=[""],
-            )
-        except pd.errors.EmptyDataError:
-            frame = pd.DataFrame()
-        except UnicodeDecodeError as exc:
-            raise _unreadable(name, path, f"decodes as {csv.encoding} ({exc.reason})") from None
+    parquet = path.suffix.lower() == ".parquet"
+    frame = _read_parquet(path) if parquet else _read_csv(name, path, csv)
     frame.columns = [str(c).strip() for c in frame.columns]
     rename = {source: contract for contract, source in (columns or {}).items()}
     frame = frame.rename(columns=rename)
-    return RawTable(name=name, source_file=str(path), frame=frame)
+    decimal = "." if parquet else csv.decimal
+    return RawTable(name=name, source_file=str(path), frame=frame, decimal=decimal)
+
+
+def _read_csv(name: str, path: Path, csv: CsvOptions) -> pd.DataFrame:
+    """Every cell as text; the header row is read as data so that a repeated column name is
+    kept as written (pandas would rename it to 'name.1') and the contract can refuse it."""
+    try:
+        frame = pd.read_csv(
+            path,
+            sep=csv.sep,
+            encoding=csv.encoding,
+            header=None,
+            dtype="str",
+            keep_default_na=False,
+            na_values=[""],
+        )
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except UnicodeDecodeError as exc:
+        raise _unreadable(name, path, f"decodes as {csv.encoding} ({exc.reason})") from None
+    body = frame.iloc[1:].reset_index(drop=True)
+    body.columns = [c if pd.notna(c) else f"Unnamed: {i}" for i, c in enumerate(frame.iloc[0])]
+    return body
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """A Parquet column as text in the contract's plain format: integral floats are written as
+    integers (an id stored as 1.0 must match "1"), other numbers with a "." decimal point."""
+    present = values.dropna()
+    integral = (
+        pd.api.types.is_float_dtype(values)
+        and present.abs().lt(2**53).all()
+        and present.mod(1).eq(0).all()
+    )
+    text = (values.astype("Int64") if integral else values).astype("str")
+    return text.where(values.notna())
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Parquet keeps its own types: numbers are not subject to a CSV decimal setting."""
+    frame = pd.read_parquet(path)
+    return pd.DataFrame(
+        {i: _as_text(values) for i, (_, values) in enumerate(frame.items())}
+    ).set_axis(frame.columns, axis=1)

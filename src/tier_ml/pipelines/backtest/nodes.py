@@ -8,13 +8,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from tier_ml.backtest import (
-    backtest_origins,
-    gate_metrics,
-    models_tiers,
-    promotion_decision,
-    run_backtest,
-)
+from tier_ml.backtest import backtest_tiers, cutoffs_used
 from tier_ml.evaluation import (
     classification_metrics,
     dwell_times,
@@ -24,43 +18,25 @@ from tier_ml.evaluation import (
     tier_table,
 )
 from tier_ml.features.config import FeatureParams
-from tier_ml.models.inputs import use_btyd_features
-from tier_ml.models.training import TrainParams
 from tier_ml.report.plots import calibration_by_tier_figure, lift_figure, migration_figure
 from tier_ml.tiering import TierPolicy
 
 logger = logging.getLogger(__name__)
 
 
-def replay_backtest(
-    customers: pd.DataFrame,
-    deals: pd.DataFrame,
-    activities: pd.DataFrame,
-    data_profile: dict[str, Any],
-    backtest: dict[str, Any],
+def tier_backtest(
+    candidate_predictions: pd.DataFrame,
+    model_input: pd.DataFrame,
     features: dict[str, Any],
-    train: dict[str, Any],
     scoring: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Tiers of the model and every baseline at every origin, with what happened next."""
-    feature_params = FeatureParams.from_dict(features)
-    params = TrainParams.from_dict(train, feature_params.horizon_days)
-    origins = backtest_origins(
-        backtest["origins"], pd.Timestamp(data_profile["data_end"]), params.horizon_days
+    """Every candidate's tiers at the origins the champion was chosen on, with what
+    happened next, and the cutoffs each origin was fitted on."""
+    horizon = FeatureParams.from_dict(features).horizon_days
+    tiers = backtest_tiers(
+        candidate_predictions, model_input, TierPolicy.from_dict(scoring), horizon
     )
-    result = run_backtest(
-        customers,
-        deals,
-        activities,
-        origins,
-        feature_params.config,
-        params,
-        TierPolicy.from_dict(scoring),
-        int(backtest["cutoffs"]),
-        int(backtest["step_months"]),
-        use_btyd_features(train["btyd_features"], deals),
-    )
-    return result.tiers, result.cutoffs_used
+    return tiers, cutoffs_used(candidate_predictions, model_input, horizon)
 
 
 def overall_metrics(tiers: pd.DataFrame) -> pd.DataFrame:
@@ -113,45 +89,29 @@ def backtest_figures(table: pd.DataFrame, migration: pd.DataFrame) -> tuple[Figu
     )
 
 
-def gate_cutoffs(setting: Any, training_summary: dict[str, Any]) -> list[pd.Timestamp]:
-    if setting == "held_out":
-        return [pd.Timestamp(t) for t in training_summary["split"]["test"]]
-    return [pd.Timestamp(t) for t in setting]
-
-
 def promotion_gate(
-    candidate_models: dict[str, Any],
-    champion_models: dict[str, Any],
-    model_input: pd.DataFrame,
-    training_summary: dict[str, Any],
-    backtest: dict[str, Any],
-    features: dict[str, Any],
-    scoring: dict[str, Any],
+    candidate_versions: dict[str, int | None], champion_selection: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Candidate against champion on the gate cutoffs; `champion` moves only if the
-    candidate is not worse beyond the tolerance on the primary metrics."""
-    gate = backtest["gate"]
-    if "propensity" not in candidate_models:
-        decision = {"promote": False, "reason": "no candidate model (rules only)"}
-    elif "propensity" not in champion_models:
-        decision = {"promote": True, "reason": "no champion yet"}
+    """The refitted champion replaces the current one once its selection is sound: chosen by
+    the paired rule on finite metrics at the evaluation origins. A refitted model cannot be
+    compared with the old champion on held-out outcomes (it has learned from all of them):
+    the replays at rolling origins are that comparison."""
+    if not any(candidate_versions.values()):
+        decision = {"promote": False, "reason": "no candidate registered"}
+    elif not champion_selection.get("champion"):
+        decision = {"promote": False, "reason": "no champion chosen"}
     else:
-        cutoffs = gate_cutoffs(gate["cutoffs"], training_summary)
-        policy = TierPolicy.from_dict(scoring)
-        horizon = FeatureParams.from_dict(features).horizon_days
-        decision = promotion_decision(
-            gate_metrics(models_tiers(candidate_models, model_input, cutoffs, policy, horizon)),
-            gate_metrics(models_tiers(champion_models, model_input, cutoffs, policy, horizon)),
-            list(gate["primary_metrics"]),
-            float(gate["tolerance"]),
-        )
+        decision = {
+            "promote": True,
+            "reason": champion_selection["reason"],
+            "champion": champion_selection["champion"],
+            "evidence": champion_selection["evidence"],
+            "candidate_versions": candidate_versions,
+        }
     logger.info(
         "Promotion gate: %s (%s)",
         "PROMOTE" if decision["promote"] else "KEEP CHAMPION",
         decision["reason"],
     )
     metrics = {"gate.promote": {"value": float(decision["promote"]), "step": 0}}
-    for side in ("candidate", "champion"):
-        for name, value in decision.get(side, {}).items():
-            metrics[f"gate.{side}.{name}"] = {"value": float(value), "step": 0}
     return decision, decision, metrics

@@ -1,27 +1,24 @@
-"""Backtest pipeline wiring. The promotion gate runs when the train pipeline ran with it."""
+"""Backtest pipeline wiring. The promotion gate runs after registration when the train
+pipeline runs with it."""
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import backtest_figures, promotion_gate, replay_backtest, summarise_backtest
+from .nodes import backtest_figures, promotion_gate, summarise_backtest, tier_backtest
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                replay_backtest,
+                tier_backtest,
                 inputs=[
-                    "customers",
-                    "deals",
-                    "activities",
-                    "data_profile",
-                    "params:backtest",
+                    "candidate_predictions",
+                    "model_input_table",
                     "params:features",
-                    "params:train",
                     "params:scoring",
                 ],
                 outputs=["backtest_tiers", "backtest_cutoffs"],
-                name="replay_backtest",
+                name="tier_backtest",
             ),
             Node(
                 summarise_backtest,
@@ -43,15 +40,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 promotion_gate,
-                inputs=[
-                    "candidate_models",
-                    "champion_models",
-                    "model_input_table",
-                    "training_summary",
-                    "params:backtest",
-                    "params:features",
-                    "params:scoring",
-                ],
+                inputs=["candidate_models@versions", "champion_selection"],
                 outputs=["promotion_decision", "promotion_record", "gate_metrics"],
                 name="promotion_gate",
             ),

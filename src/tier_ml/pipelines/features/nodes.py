@@ -7,10 +7,31 @@ from typing import Any
 
 import pandas as pd
 
-from tier_ml.features.build import build_feature_table, training_cutoffs
+from tier_ml.features.build import (
+    auto_cutoffs,
+    build_feature_table,
+    data_start,
+    training_cutoffs,
+)
 from tier_ml.features.config import FeatureParams
+from tier_ml.features.deal_state import has_history
 
 logger = logging.getLogger(__name__)
+
+
+def log_deal_field_risk(deal_history: pd.DataFrame, known_at_creation: tuple[str, ...]) -> None:
+    """Say which exported deal fields are read as known at T when no history shows them."""
+    if has_history(deal_history):
+        logger.info(
+            "Deal fields as of each cutoff from the deal history (%d changes)", len(deal_history)
+        )
+    elif known_at_creation:
+        logger.warning(
+            "No deal history: open deals' %s are taken as set at creation "
+            "(features.deal_fields_known_at_creation). If your CRM rewrites them at the close "
+            "(e.g. amount 0 on lost deals), they leak the outcome into training.",
+            ", ".join(known_at_creation),
+        )
 
 
 def build_training_features(
@@ -19,17 +40,22 @@ def build_training_features(
     activities: pd.DataFrame,
     data_profile: dict[str, Any],
     features: dict[str, Any],
+    deal_history: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Features and complete labels at each monthly cutoff T_k (T_k + horizon <= data end)."""
+    """Features and complete labels at each monthly cutoff T_k (T_k + horizon <= data end),
+    with deal fields as of each T_k (see `features.deal_state`)."""
     params = FeatureParams.from_dict(features)
-    cutoffs = training_cutoffs(
-        pd.Timestamp(data_profile["data_end"]),
-        params.horizon_days,
-        params.cutoff_count,
-        params.cutoff_step_months,
-    )
+    log_deal_field_risk(deal_history, params.config.deal_fields_known_at_creation)
+    data_end = pd.Timestamp(data_profile["data_end"])
+    if params.cutoff_count is None:
+        cutoffs, why = auto_cutoffs(data_start(deals, activities), data_end, params.horizon_days)
+        logger.info("Training cutoffs (features.cutoffs: auto): %s", why)
+    else:
+        cutoffs = training_cutoffs(
+            data_end, params.horizon_days, params.cutoff_count, params.cutoff_step_months
+        )
     table = build_feature_table(
-        customers, deals, activities, cutoffs, params.horizon_days, params.config
+        customers, deals, activities, cutoffs, params.horizon_days, params.config, deal_history
     )
     logger.info(
         "Feature table: %d rows over %d cutoffs (%s to %s), positive rate %.3f",

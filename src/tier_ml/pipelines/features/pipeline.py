@@ -10,7 +10,14 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 build_training_features,
-                inputs=["customers", "deals", "activities", "data_profile", "params:features"],
+                inputs=[
+                    "customers",
+                    "deals",
+                    "activities",
+                    "data_profile",
+                    "params:features",
+                    "deal_history",
+                ],
                 outputs="feature_table",
                 name="build_training_features",
             )

@@ -21,6 +21,7 @@ def data_profile(tables: CRMTables, source: str) -> dict[str, Any]:
         "customers": len(tables.customers),
         "deals": len(tables.deals),
         "activities": len(tables.activities),
+        "deal_history": len(tables.deal_history),
         "quarantined": len(tables.quarantine),
         "quarantined_by_reason": {f"{t}: {r}": n for (t, r), n in tables.counts.items()},
     }
@@ -28,8 +29,9 @@ def data_profile(tables: CRMTables, source: str) -> dict[str, Any]:
 
 def ingest_crm(
     ingest: dict[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Load `ingest.source` into the contract tables; quarantined rows are counted in the log."""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any], pd.DataFrame]:
+    """Load `ingest.source` into the contract tables (the deal history empty when the source
+    has none); quarantined rows are counted in the log."""
     source = ingest["source"]
     tables = load_source(source, ingest.get(source) or {})
     profile = data_profile(tables, source)
@@ -43,4 +45,11 @@ def ingest_crm(
         profile["activities"],
         profile["data_end"],
     )
-    return tables.customers, tables.deals, tables.activities, tables.quarantine, profile
+    return (
+        tables.customers,
+        tables.deals,
+        tables.activities,
+        tables.quarantine,
+        profile,
+        tables.deal_history,
+    )

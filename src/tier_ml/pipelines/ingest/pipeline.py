@@ -11,7 +11,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 ingest_crm,
                 inputs="params:ingest",
-                outputs=["customers", "deals", "activities", "quarantine", "data_profile"],
+                outputs=[
+                    "customers",
+                    "deals",
+                    "activities",
+                    "quarantine",
+                    "data_profile",
+                    "deal_history",
+                ],
                 name="ingest_crm",
             )
         ]

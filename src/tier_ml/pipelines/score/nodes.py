@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from tier_ml.features.config import FeatureParams
 from tier_ml.features.registry import reason_registry
-from tier_ml.io.scores import ScoreRun
+from tier_ml.io.registry import TAGS
+from tier_ml.io.scores import ScoreRun, previous_run
 from tier_ml.models.inputs import use_btyd_features
+from tier_ml.params import check_parameters
 from tier_ml.scoring import ScoringParams, run_summary, score_customers, scoring_features
 from tier_ml.tiering import TierPolicy
 
@@ -37,22 +40,67 @@ def scoring_params(
     )
 
 
+def unpromoted(
+    champion_versions: dict[str, int | None], candidate_versions: dict[str, int | None]
+) -> dict[str, int]:
+    """The candidate versions that the champion alias does not point at."""
+    return {
+        kind: version
+        for kind, version in candidate_versions.items()
+        if version is not None and version != champion_versions.get(kind)
+    }
+
+
+class ScoredBeforeTraining(ValueError):
+    """Scoring at a date whose outcomes the models were trained on."""
+
+
+def check_trained_through(as_of: pd.Timestamp, tags: Mapping[str, str]) -> None:
+    """Refuse to score before `trained_through`: the champion learned from outcomes after
+    that `as_of`, so its tiers there would look better than any real forecast. Backtests
+    replay the past with their own per-origin models."""
+    if "trained_through" in tags and as_of < pd.Timestamp(tags["trained_through"]):
+        raise ScoredBeforeTraining(
+            f"scoring.as_of {as_of.date()} is before the champion's trained_through "
+            f"{tags['trained_through']} (it learned from outcomes up to then). Score on or after "
+            "that date, pin an older model with --params=model_versions.propensity=N, or use "
+            "the backtest pipeline to see tiers on past dates."
+        )
+
+
 def score_all(
     customers: pd.DataFrame,
     deals: pd.DataFrame,
     activities: pd.DataFrame,
+    deal_history: pd.DataFrame,
     data_profile: dict[str, Any],
     champion_versions: dict[str, int | None],
+    candidate_versions: dict[str, int | None],
     scoring_models: dict[str, Any],
-    score_history: pd.DataFrame,
+    score_history: Mapping[pd.Timestamp, Callable[[], pd.DataFrame]],
     scoring: dict[str, Any],
     features: dict[str, Any],
     train: dict[str, Any],
 ) -> tuple[ScoreRun, dict[str, Any]]:
     """Score every customer known at `scoring.as_of` with the champion models (or the
-    scorecard when there is none) and summarise the run. `champion_versions` orders scoring
-    after any promotion in the same run, and is logged."""
+    scorecard when there is none) and summarise the run. `champion_versions` and
+    `candidate_versions` order scoring after any promotion and registration in the same run;
+    a candidate not promoted is said in the log. Of `score_history` (loaders per
+    past `as_of`) only the latest run before `as_of` is read, for the tier changes."""
     start = time.perf_counter()
+    check_parameters(features, train)
+    waiting = unpromoted(champion_versions, candidate_versions)
+    if waiting:
+        logger.warning(
+            "Candidate versions %s are not champion: scoring uses the champions %s "
+            "(the backtest pipeline's promotion gate moves them)",
+            waiting,
+            champion_versions,
+        )
+    check_trained_through(
+        pd.Timestamp(scoring.get("as_of") or data_profile["data_end"]),
+        scoring_models.get(TAGS, {}),
+    )
     feature_params = FeatureParams.from_dict(features)
     params = scoring_params(
         scoring,
@@ -70,9 +118,15 @@ def score_all(
         params.horizon_days,
         scoring_models.get("opportunity"),
         params.btyd,
+        params.scorecard,
+        deal_history,
     )
     scores, reasons, _ = score_customers(
-        table, scoring_models, params, reason_registry(feature_params.config), score_history
+        table,
+        scoring_models,
+        params,
+        reason_registry(feature_params.config),
+        previous_run(score_history, params.as_of),
     )
     summary = run_summary(scores, time.perf_counter() - start)
     logger.info(

@@ -1,4 +1,5 @@
-"""Score pipeline wiring."""
+"""Score pipeline wiring. Scoring takes the champion versions (saved by the promotion gate) and
+the candidate versions (saved by registration), so it runs after both in any combination."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -14,8 +15,10 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "customers",
                     "deals",
                     "activities",
+                    "deal_history",
                     "data_profile",
                     "promotion_decision",
+                    "candidate_models@versions",
                     "scoring_models",
                     "score_history",
                     "params:scoring",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -13,8 +14,13 @@ from tier_ml.features.config import FeatureParams
 from tier_ml.io.registry import FittedModel, ModelToLog
 from tier_ml.models.inputs import use_btyd_features, with_model_outputs
 from tier_ml.models.opportunity import fit_opportunity_model, opportunity_matrix, opportunity_rows
-from tier_ml.models.split import rows_at, time_split
-from tier_ml.models.training import TrainedModels, TrainParams, evaluate, train_models
+from tier_ml.models.training import (
+    TrainedModels,
+    TrainParams,
+    evaluate_candidates,
+    refit_champion,
+)
+from tier_ml.params import check_parameters
 from tier_ml.portable import TierScoringModel
 from tier_ml.report.plots import reliability_figure
 from tier_ml.tiering import TierAssigner, TierPolicy
@@ -29,11 +35,14 @@ def _params(train: dict[str, Any], features: dict[str, Any]) -> TrainParams:
 def build_model_input(
     feature_table: pd.DataFrame,
     deals: pd.DataFrame,
+    deal_history: pd.DataFrame,
     features: dict[str, Any],
     train: dict[str, Any],
 ) -> pd.DataFrame:
     """Features plus other models' outputs, each at a cutoff from the past only:
-    expected pipeline value (open-deal scoring) and, for transaction data, BG/NBD."""
+    expected pipeline value (open-deal scoring), BG/NBD for transaction data, and the
+    baselines' scores for the stacked candidate."""
+    check_parameters(features, train)
     params = _params(train, features)
     return with_model_outputs(
         feature_table,
@@ -41,6 +50,9 @@ def build_model_input(
         params.horizon_days,
         params.seed,
         use_btyd_features(train["btyd_features"], deals),
+        params.scorecard,
+        FeatureParams.from_dict(features).config,
+        deal_history,
     )
 
 
@@ -48,83 +60,83 @@ def fit_models(
     model_input: pd.DataFrame,
     feature_table: pd.DataFrame,
     deals: pd.DataFrame,
+    deal_history: pd.DataFrame,
     champion_models: dict[str, Any],
     features: dict[str, Any],
     train: dict[str, Any],
-) -> tuple[TrainedModels, dict[str, Any]]:
-    """All models on a purged split; segment ids matched to the champion's segments."""
+) -> tuple[TrainedModels, dict[str, Any], pd.DataFrame]:
+    """Evaluate every candidate at rolling origins, choose the champion, refit it on every
+    labelled cutoff; segment ids matched to the champion's segments."""
     params = _params(train, features)
-    split = time_split(
-        sorted(model_input["as_of"].unique()),
-        params.horizon_days,
-        params.valid_cutoffs,
-        params.test_cutoffs,
+    evaluation = evaluate_candidates(model_input, params)
+    selection = evaluation.selection
+    logger.info(
+        "Champion: %s (%s; evidence: %s)\n%s",
+        selection.champion,
+        selection.reason,
+        selection.evidence,
+        selection.table.drop(columns=["label"]).round(4).to_string(index=False),
     )
     opportunity = fit_opportunity_model(
-        opportunity_rows(deals, feature_table, params.horizon_days), params.seed
+        opportunity_rows(
+            deals,
+            feature_table,
+            params.horizon_days,
+            FeatureParams.from_dict(features).config,
+            deal_history,
+        ),
+        params.seed,
     )
-    models = train_models(model_input, split, params, champion_models.get("segments"), opportunity)
-    if models.rules_only:
+    models = refit_champion(
+        model_input, selection, params, champion_models.get("segments"), opportunity
+    )
+    if not models.check.passed:
         logger.warning("%s", models.check.message)
     summary = {
-        "split": split.as_dict(),
+        "champion": selection.as_dict(),
+        "cutoffs": [t.date().isoformat() for t in models.cutoffs],
+        "trained_through": models.trained_through.date().isoformat(),
         "minimum_data": models.check.as_dict(),
         "rules_only": models.rules_only,
-        "ltv_model": models.ltv_kind,
         "segments": {str(k): v for k, v in models.segments.names_.items()},
         "features": models.features,
     }
-    return models, summary
+    return models, summary, evaluation.predictions
 
 
 def evaluate_models(
-    models: TrainedModels,
-    model_input: pd.DataFrame,
-    features: dict[str, Any],
-    train: dict[str, Any],
-) -> tuple[pd.DataFrame, dict[str, Any], Figure]:
-    """Held-out metrics of models and baselines, as a table, MLflow metrics and a plot."""
-    params = _params(train, features)
-    table = evaluate(models, model_input, params)
-    logger.info("Held-out metrics:\n%s", table.round(4).to_string(index=False))
+    models: TrainedModels, candidate_predictions: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, Any], Figure, dict[str, Any]]:
+    """The per-candidate table with paired intervals, as a table and MLflow metrics, the
+    champion's reliability plot at the evaluation origins, and the decision."""
+    table = models.selection.table
     metrics = {
         f"{row['method']}.{name}": {"value": float(value), "step": 0}
         for row in table.to_dict(orient="records")
         for name, value in row.items()
-        if name != "method" and pd.notna(value)
+        if isinstance(value, float | int) and not isinstance(value, bool) and pd.notna(value)
     }
-    for kind, values in models.ltv_comparison.items():
-        metrics.update(
-            {
-                f"ltv_{kind}.{k}": {"value": float(v), "step": 0}
-                for k, v in values.items()
-                if pd.notna(v)
-            }
-        )
-    test = rows_at(model_input, models.split.test)
-    curves = {}
-    if not models.rules_only:
-        x = test[models.features]
-        curves = {
-            "calibrated": reliability_table(
-                test["won_any"].to_numpy(), models.propensity.predict(x)
-            ),
-            "uncalibrated": reliability_table(
-                test["won_any"].to_numpy(), models.propensity.predict_uncalibrated(x)
-            ),
-        }
-    figure = reliability_figure(curves, "Win probability: reliability on the held-out slice")
-    return table, metrics, figure
+    won = candidate_predictions["won_any"].to_numpy()
+    champion = models.selection.champion
+    curves = {
+        name: reliability_table(won, candidate_predictions[f"p_{method}"].to_numpy())
+        for name, method in ((f"champion ({champion})", champion), ("model", "model"))
+        if f"p_{method}" in candidate_predictions
+    }
+    figure = reliability_figure(curves, "Win probability: reliability at the evaluation origins")
+    return table, metrics, figure, models.selection.as_dict()
 
 
 def scoring_model(
     models: TrainedModels, model_input: pd.DataFrame, scoring: dict[str, Any], horizon_days: int
 ) -> TierScoringModel:
-    """The portable scoring path, with tier cut points fitted on the latest cutoff scored."""
-    latest = rows_at(model_input, [max(models.split.train + models.split.valid)])
-    value = models.ltv.predict(latest[models.features])
-    assigner = TierAssigner(TierPolicy.from_dict(scoring)).fit(value)
-    return TierScoringModel(models.propensity, models.ltv, models.segments, assigner, horizon_days)
+    """The portable scoring path, with tier cut points fitted on the latest labelled cutoff."""
+    latest = model_input[model_input["as_of"] == models.cutoffs[-1]]
+    ltv = models.champion.ltv
+    assigner = TierAssigner(TierPolicy.from_dict(scoring)).fit(ltv.predict(latest[ltv.features_]))
+    return TierScoringModel(
+        models.champion.propensity, ltv, models.segments, assigner, horizon_days
+    )
 
 
 def models_to_register(
@@ -135,21 +147,33 @@ def models_to_register(
     features: dict[str, Any],
     scoring: dict[str, Any],
 ) -> list[ModelToLog]:
-    """The models to log and register; none but segments in rules-only mode."""
+    """The champion's models to log and register (a baseline champion too), tagged with
+    the method, `trained_through` and the cutoffs it was fitted on."""
     example = models.example
     out = [ModelToLog("segments", FittedModel(models.segments), example)]
-    horizon = FeatureParams.from_dict(features).horizon_days
+    feature_params = FeatureParams.from_dict(features)
+    horizon = feature_params.horizon_days
     if models.opportunity is not None:
-        rows = opportunity_rows(deals, feature_table.tail(2000), horizon)
+        rows = opportunity_rows(deals, feature_table.tail(2000), horizon, feature_params.config)
         out.append(
             ModelToLog(
                 "opportunity", FittedModel(models.opportunity), opportunity_matrix(rows).head(5)
             )
         )
-    if not models.rules_only:
-        out += [
-            ModelToLog("propensity", FittedModel(models.propensity), example),
-            ModelToLog("ltv", FittedModel(models.ltv), example),
-            ModelToLog("scoring", scoring_model(models, model_input, scoring, horizon), example),
-        ]
-    return out
+    out += [
+        ModelToLog("propensity", FittedModel(models.champion.propensity), example),
+        ModelToLog("ltv", FittedModel(models.champion.ltv), example),
+        ModelToLog("scoring", scoring_model(models, model_input, scoring, horizon), example),
+    ]
+    tags = model_tags(models)
+    return [replace(m, tags=tags) for m in out]
+
+
+def model_tags(models: TrainedModels) -> dict[str, str]:
+    """What every registered version carries: scoring before `trained_through` is refused."""
+    return {
+        "champion_method": models.champion.method,
+        "trained_through": models.trained_through.date().isoformat(),
+        "cutoffs": ",".join(t.date().isoformat() for t in models.cutoffs),
+        "selection": models.selection.reason,
+    }

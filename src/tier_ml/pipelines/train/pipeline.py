@@ -10,7 +10,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 build_model_input,
-                inputs=["feature_table", "deals", "params:features", "params:train"],
+                inputs=[
+                    "feature_table",
+                    "deals",
+                    "deal_history",
+                    "params:features",
+                    "params:train",
+                ],
                 outputs="model_input_table",
                 name="build_model_input",
             ),
@@ -20,17 +26,23 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "model_input_table",
                     "feature_table",
                     "deals",
+                    "deal_history",
                     "champion_models",
                     "params:features",
                     "params:train",
                 ],
-                outputs=["trained_models", "training_summary"],
+                outputs=["trained_models", "training_summary", "candidate_predictions"],
                 name="fit_models",
             ),
             Node(
                 evaluate_models,
-                inputs=["trained_models", "model_input_table", "params:features", "params:train"],
-                outputs=["model_metrics", "train_metrics", "reliability_plot"],
+                inputs=["trained_models", "candidate_predictions"],
+                outputs=[
+                    "model_metrics",
+                    "train_metrics",
+                    "reliability_plot",
+                    "champion_selection",
+                ],
                 name="evaluate_models",
             ),
             Node(
@@ -43,7 +55,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:features",
                     "params:scoring",
                 ],
-                outputs="candidate_models",
+                outputs="candidate_models@estimators",
                 name="register_models",
             ),
         ]

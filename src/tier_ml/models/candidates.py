@@ -1,0 +1,226 @@
+"""The candidates for champion, each fitted the way it is deployed (on every labelled cutoff
+it is given) and each predicting P(win) and expected revenue in the horizon.
+
+- `model`: LightGBM win probability and a hurdle LTV on the point-in-time features;
+- `stacked`: the same, also fed the baselines' outputs (RFM and scorecard scores, BG/NBD);
+- baselines: RFM quintiles, the weighted scorecard, last-period revenue and (transaction
+  data) BG/NBD + Gamma-Gamma, each mapped to a probability and to revenue by its own mapping
+  fitted on the same labelled cutoffs.
+
+Every candidate is a (propensity, ltv) pair with `predict(rows)` and `features_`, so scoring,
+the portable pyfunc and the registry treat a baseline champion like a model champion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from tier_ml.features.build import LABEL_COLUMNS
+from tier_ml.models.baselines import (
+    ScoreMapper,
+    last_period_revenue,
+    parse_scorecard,
+    rfm_score,
+    scorecard_score,
+)
+from tier_ml.models.ltv import HurdleLTV, TweedieLTV
+from tier_ml.models.matrix import model_columns
+from tier_ml.models.propensity import PropensityModel
+
+BASELINES = ("rfm", "scorecard", "last_period_revenue", "bgnbd")
+MODELS = ("model", "stacked")
+CANDIDATES = (*BASELINES, *MODELS)  # simplest first: on a tie the simpler one is kept
+LABELS = {
+    "rfm": "RFM quintiles",
+    "scorecard": "the weighted scorecard",
+    "last_period_revenue": "last-period revenue",
+    "bgnbd": "BG/NBD + Gamma-Gamma",
+    "model": "the LightGBM model",
+    "stacked": "the stacked model (LightGBM on features and baseline outputs)",
+}
+BTYD_COLUMNS = (
+    "bgnbd_expected_purchases",
+    "bgnbd_p_alive",
+    "bgnbd_p_buy",
+    "bgnbd_expected_revenue",
+)
+STACK_SCORES = ("rfm_score", "scorecard_score")
+CUSTOMER_FOLDS = 3
+
+
+def with_stack_scores(rows: pd.DataFrame, scorecard: Mapping[str, Any]) -> pd.DataFrame:
+    """The baselines' scores as columns (ranked within each cutoff), for the stacked model."""
+    return rows.assign(
+        rfm_score=rfm_score(rows).to_numpy(),
+        scorecard_score=scorecard_score(rows, parse_scorecard(scorecard)).to_numpy(),
+    )
+
+
+def customer_folds(customer_id: pd.Series, seed: int, k: int = CUSTOMER_FOLDS) -> np.ndarray:
+    """One fold per customer, the same at every cutoff, so no customer sits on both sides of
+    an early-stopping or calibration split."""
+    key = f"tier-ml-{seed:08d}"[:16]
+    hashed = pd.util.hash_pandas_object(customer_id.astype("str"), index=False, hash_key=key)
+    return (hashed.to_numpy() % k).astype(int)
+
+
+def latest_cutoff_rows(as_of: pd.Series, share: float = 0.25) -> np.ndarray:
+    """Rows of the latest quarter of the cutoffs (at least one): the calibration slice, the
+    closest in time to when the model is used."""
+    cutoffs = np.sort(as_of.unique())
+    keep = cutoffs[-max(1, int(round(len(cutoffs) * share))) :]
+    return as_of.isin(keep).to_numpy()
+
+
+def baseline_score(
+    method: str, rows: pd.DataFrame, scorecard: Mapping[str, Any], horizon_days: int
+) -> np.ndarray:
+    """A baseline's raw score: higher means more likely to buy."""
+    if method == "rfm":
+        return rfm_score(rows).to_numpy(float)
+    if method == "scorecard":
+        return scorecard_score(rows, parse_scorecard(scorecard)).to_numpy(float)
+    if method == "last_period_revenue":
+        return last_period_revenue(rows, horizon_days).to_numpy(float)
+    if method == "bgnbd":
+        return rows["bgnbd_expected_purchases"].to_numpy(float)
+    raise ValueError(f"unknown baseline {method!r}; expected one of {BASELINES}")
+
+
+class BaselineModel(BaseEstimator):
+    """A baseline as a deployable model: its score mapped to P(win) and expected revenue by a
+    `ScoreMapper` fitted on labelled cutoffs. Revenue baselines keep their own forecast."""
+
+    def __init__(self, method: str, scorecard: Mapping[str, Any] | None = None, horizon_days=180):
+        self.method = method
+        self.scorecard = scorecard
+        self.horizon_days = horizon_days
+
+    def score(self, rows: pd.DataFrame) -> np.ndarray:
+        return baseline_score(self.method, rows, self.scorecard or {}, self.horizon_days)
+
+    def fit(self, rows: pd.DataFrame, won: pd.Series, revenue: pd.Series) -> BaselineModel:
+        self.features_ = [c for c in rows.columns if c not in LABEL_COLUMNS]
+        self.mapper_ = ScoreMapper().fit(self.score(rows), won, revenue)
+        return self
+
+    def predict(self, rows: pd.DataFrame) -> np.ndarray:
+        """P(win) in the horizon."""
+        return self.mapper_.probability(self.score(rows))
+
+    def expected_value(self, rows: pd.DataFrame) -> np.ndarray:
+        if self.method == "bgnbd":
+            return rows["bgnbd_expected_revenue"].to_numpy(float)
+        score = self.score(rows)
+        return score if self.method == "last_period_revenue" else self.mapper_.revenue(score)
+
+
+class BaselineRevenue(BaseEstimator):
+    """The `ltv` role of a baseline: its expected revenue as `predict`."""
+
+    def __init__(self, baseline: BaselineModel):
+        self.baseline = baseline
+
+    @property
+    def features_(self) -> list[str]:
+        return self.baseline.features_
+
+    def predict(self, rows: pd.DataFrame) -> np.ndarray:
+        return self.baseline.expected_value(rows)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A fitted candidate: what gives P(win) and what gives expected revenue."""
+
+    method: str
+    propensity: Any
+    ltv: Any
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.method in BASELINES
+
+    def predict(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """P(win) and expected revenue in the horizon for each row."""
+        return (
+            self.propensity.predict(rows[self.propensity.features_]),
+            self.ltv.predict(rows[self.ltv.features_]),
+        )
+
+
+@dataclass(frozen=True)
+class CandidateParams:
+    """What fitting the candidates needs from the `train` parameters."""
+
+    horizon_days: int
+    seed: int
+    lgbm: Mapping[str, Any]
+    calibration: str
+    ltv: str
+    tweedie_variance_power: float
+    scorecard: Mapping[str, Any]
+    exclude_features: tuple[str, ...] = ()
+
+
+def model_features(rows: pd.DataFrame, method: str, exclude: tuple[str, ...]) -> list[str]:
+    """The plain model sees the point-in-time features; the stacked one also the baselines'."""
+    columns = model_columns(rows, exclude)
+    if method == "stacked":
+        return columns
+    return [c for c in columns if c not in (*BTYD_COLUMNS, *STACK_SCORES)]
+
+
+def fit_model_candidate(rows: pd.DataFrame, method: str, params: CandidateParams) -> Candidate:
+    """LightGBM propensity and LTV, fitted for deployment on every row of `rows`."""
+    features = model_features(rows, method, params.exclude_features)
+    x = rows[features]
+    folds = customer_folds(rows["customer_id"], params.seed)
+    propensity = PropensityModel(dict(params.lgbm), params.calibration, seed=params.seed)
+    propensity.fit_deployed(x, rows["won_any"], folds, latest_cutoff_rows(rows["as_of"]))
+    if params.ltv == "tweedie":
+        stop = folds == 0
+        ltv = TweedieLTV(dict(params.lgbm), params.tweedie_variance_power, seed=params.seed).fit(
+            x[~stop], rows["won_revenue"][~stop], x[stop], rows["won_revenue"][stop]
+        )
+    else:
+        ltv = HurdleLTV(propensity, dict(params.lgbm), seed=params.seed).fit_deployed(
+            x, rows["won_revenue"], folds
+        )
+    return Candidate(method, propensity, ltv)
+
+
+def fit_baseline_candidate(rows: pd.DataFrame, method: str, params: CandidateParams) -> Candidate:
+    baseline = BaselineModel(method, dict(params.scorecard), params.horizon_days).fit(
+        rows, rows["won_any"], rows["won_revenue"]
+    )
+    return Candidate(method, baseline, BaselineRevenue(baseline))
+
+
+def available_candidates(rows: pd.DataFrame, models_allowed: bool) -> list[str]:
+    """BG/NBD only where its outputs were computed; models only past the minimum data check."""
+    baselines = [m for m in BASELINES if m != "bgnbd" or "bgnbd_expected_purchases" in rows]
+    return [*baselines, *(MODELS if models_allowed else ())]
+
+
+def fit_candidate(rows: pd.DataFrame, method: str, params: CandidateParams) -> Candidate:
+    if method in MODELS:
+        return fit_model_candidate(rows, method, params)
+    return fit_baseline_candidate(rows, method, params)
+
+
+def candidate_predictions(candidates: Mapping[str, Candidate], rows: pd.DataFrame) -> pd.DataFrame:
+    """Per row: each candidate's P(win) (`p_<method>`) and expected revenue (`value_<method>`),
+    with the outcomes."""
+    out = rows[["customer_id", "as_of", "won_any", "won_revenue"]].reset_index(drop=True)
+    for method, candidate in candidates.items():
+        p_win, value = candidate.predict(rows)
+        out[f"p_{method}"] = np.asarray(p_win, dtype=float)
+        out[f"value_{method}"] = np.asarray(value, dtype=float)
+    return out

@@ -1,0 +1,194 @@
+"""Choosing the champion from replays, with paired bootstrap intervals.
+
+Every candidate predicted the same customers at the same origins, so candidates are compared
+pairwise: each bootstrap draw resamples customers within every origin (the same draw for all
+candidates), computes each metric per origin and averages over origins. The rule:
+
+1. the reference is the best baseline (highest mean AUC over the origins; the simpler on a tie);
+2. a model candidate replaces the current choice only if, on the primary metrics (AUC and the
+   revenue captured by the top 10 % of customers), its interval against the current choice
+   lies above zero for at least one metric, and against *every* baseline it lies below zero
+   for none. So the champion is never significantly worse than the best baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from tier_ml.evaluation import classification_metrics, normalized_gini
+from tier_ml.models.candidates import BASELINES, CANDIDATES, LABELS
+
+PRIMARY = ("auc", "top_decile_capture")
+TOP_SHARE = 0.10
+
+
+def fast_auc(won: np.ndarray, p_win: np.ndarray) -> float:
+    """Mann-Whitney AUC with tied scores counted half; NaN with one outcome only."""
+    won = np.asarray(won, dtype=bool)
+    positives = int(won.sum())
+    negatives = len(won) - positives
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = rankdata(p_win)
+    return float((ranks[won].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def top_capture(revenue: np.ndarray, value: np.ndarray, share: float = TOP_SHARE) -> float:
+    """Share of realised revenue in the top `share` of customers by predicted value: exactly
+    that many customers for every method, ties broken by row order (customer id)."""
+    revenue = np.asarray(revenue, dtype=float)
+    total = revenue.sum()
+    if total <= 0:
+        return float("nan")
+    n_top = max(1, int(round(share * len(revenue))))
+    order = np.lexsort((np.arange(len(value)), -np.nan_to_num(value, nan=-np.inf)))
+    return float(revenue[order[:n_top]].sum() / total)
+
+
+def primary_metrics(won: np.ndarray, revenue: np.ndarray, p: np.ndarray, v: np.ndarray) -> list:
+    return [fast_auc(won, p), top_capture(revenue, v)]
+
+
+def methods_of(predictions: pd.DataFrame) -> list[str]:
+    present = {c[2:] for c in predictions.columns if c.startswith("p_")}
+    return [m for m in CANDIDATES if m in present]
+
+
+def bootstrap_primary(
+    predictions: pd.DataFrame, methods: Sequence[str], draws: int, seed: int
+) -> dict[str, np.ndarray]:
+    """Per method, `draws` x len(PRIMARY) metrics averaged over origins (NaN-aware), each
+    draw resampling customers within every origin, the same resample for every method."""
+    rng = np.random.default_rng(seed)
+    out = {m: np.zeros((draws, len(PRIMARY))) for m in methods}
+    counts = {m: np.zeros((draws, len(PRIMARY))) for m in methods}
+    for _, group in predictions.groupby("origin", sort=True):
+        won = group["won_any"].to_numpy(bool)
+        revenue = group["won_revenue"].to_numpy(float)
+        columns = {m: (group[f"p_{m}"].to_numpy(), group[f"value_{m}"].to_numpy()) for m in methods}
+        for b in range(draws):
+            pick = np.sort(rng.integers(0, len(group), len(group)))
+            for m, (p, v) in columns.items():
+                values = np.array(primary_metrics(won[pick], revenue[pick], p[pick], v[pick]))
+                ok = ~np.isnan(values)
+                out[m][b, ok] += values[ok]
+                counts[m][b, ok] += 1
+    return {m: np.where(counts[m] > 0, out[m] / np.maximum(counts[m], 1), np.nan) for m in methods}
+
+
+def origin_table(predictions: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
+    """Per origin and method: AUC, PR-AUC, Brier, ECE, normalised Gini and top-10 % capture."""
+    rows = []
+    for origin, group in predictions.groupby("origin", sort=True):
+        won = group["won_any"].to_numpy(bool)
+        revenue = group["won_revenue"].to_numpy(float)
+        for m in methods:
+            p, v = group[f"p_{m}"].to_numpy(float), group[f"value_{m}"].to_numpy(float)
+            probability = (
+                classification_metrics(won, p)
+                if np.isfinite(p).all()
+                else dict.fromkeys(("auc", "pr_auc", "brier", "ece"), float("nan"))
+            )
+            rows.append(
+                {
+                    "origin": origin,
+                    "method": m,
+                    "auc": probability["auc"],
+                    "pr_auc": probability["pr_auc"],
+                    "brier": probability["brier"],
+                    "ece": probability["ece"],
+                    "normalized_gini": normalized_gini(revenue, v),
+                    "top_decile_capture": top_capture(revenue, v),
+                    "customers": len(group),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The champion, the reference baseline, why, and the per-candidate table."""
+
+    champion: str
+    best_baseline: str
+    reason: str
+    table: pd.DataFrame
+    evidence: str
+    origins: list[str] = field(default_factory=list)
+
+    @property
+    def baseline_is_champion(self) -> bool:
+        return self.champion in BASELINES
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "champion": self.champion,
+            "champion_label": LABELS[self.champion],
+            "best_baseline": self.best_baseline,
+            "baseline_is_champion": self.baseline_is_champion,
+            "reason": self.reason,
+            "evidence": self.evidence,
+            "origins": self.origins,
+        }
+
+
+def _interval(draws: np.ndarray) -> tuple[float, float, float]:
+    finite = draws[~np.isnan(draws)]
+    if len(finite) == 0:
+        return float("nan"), float("nan"), float("nan")
+    return float(np.mean(finite)), *map(float, np.percentile(finite, [2.5, 97.5]))
+
+
+def _verdict(diff: np.ndarray) -> str:
+    """'better', 'worse' or 'tied' from a difference's 95 % interval; unknown counts as worse."""
+    _, low, high = _interval(diff)
+    if np.isnan(low):
+        return "worse"
+    return "better" if low > 0 else "worse" if high < 0 else "tied"
+
+
+def choose_champion(
+    predictions: pd.DataFrame, evidence: str, draws: int = 200, seed: int = 0
+) -> Selection:
+    """Apply the champion rule (module docstring) to replay predictions."""
+    methods = methods_of(predictions)
+    per_origin = origin_table(predictions, methods)
+    means = per_origin.groupby("method").mean(numeric_only=True).reindex(methods)
+    boot = bootstrap_primary(predictions, methods, draws, seed)
+    baselines = [m for m in methods if m in BASELINES]
+    best = max(baselines, key=lambda m: np.nan_to_num(means.loc[m, "auc"], nan=-1.0))
+    champion, reason = best, f"{LABELS[best]} is the best baseline on AUC"
+    for m in (m for m in methods if m not in BASELINES):
+        against_current = [_verdict(boot[m][:, i] - boot[champion][:, i]) for i in range(2)]
+        never_worse = all(
+            _verdict(boot[m][:, i] - boot[b][:, i]) != "worse"
+            for b in baselines
+            for i in range(len(PRIMARY))
+        )
+        if never_worse and "better" in against_current:
+            champion = m
+            reason = f"{LABELS[m]} beats {LABELS[best]} with 95 % confidence and is worse on none"
+        elif champion == best:
+            reason = (
+                f"on this history {LABELS[best]} ranks as well as the model; "
+                f"tiers use {LABELS[best]}"
+            )
+    rows = []
+    for m in methods:
+        row = {"method": m, "label": LABELS[m], "baseline": m in BASELINES}
+        row.update(means.loc[m].drop("customers", errors="ignore").to_dict())
+        for i, metric in enumerate(PRIMARY):
+            mean, low, high = _interval(boot[m][:, i] - boot[best][:, i])
+            row.update(
+                {f"{metric}_vs_best_baseline": mean, f"{metric}_low": low, f"{metric}_high": high}
+            )
+        row["champion"] = m == champion
+        rows.append(row)
+    origins = sorted({pd.Timestamp(o).date().isoformat() for o in predictions["origin"]})
+    return Selection(champion, best, reason, pd.DataFrame(rows), evidence, origins)
