@@ -1,12 +1,14 @@
 """Model benchmarks (JSON lines).
 
 1. Training at 100k synthetic customers: time and peak memory of features at the training
-   cutoffs, model input (open-deal scoring), and fitting every model.
-2. CDNOW: the model against BG/NBD + Gamma-Gamma at the same origin and horizon, side by side
-   (Spearman, MAE and normalised Gini of revenue; AUC of "buys in the horizon"), together with
-   the other baselines. Each origin is a rolling-origin replay: training only on label windows
-   closed by the origin.
-Usage: python benchmarks/models.py [--only train|cdnow]
+   cutoffs, model input (open-deal scoring, baselines' scores), evaluating every candidate at
+   rolling origins with the champion rule, and refitting the champion on every cutoff.
+2. CDNOW: every candidate (the model, the stacked model, BG/NBD + Gamma-Gamma, RFM quintiles,
+   the scorecard, last-period revenue) replayed at each origin, side by side: fitted only on
+   label windows closed by the origin (cutoffs chosen as `features.cutoffs: auto` does), judged
+   on the next 91 days; then the champion rule on that origin's paired bootstrap.
+Usage: python benchmarks/models.py [--only train|cdnow] [--customers 100000]
+       [--cdnow-customers N]   (a random sample of CDNOW customers, for a quick run)
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import argparse
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -25,28 +27,52 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import emit, load_crm, peak_rss_mb, synthetic_on_disk  # noqa: E402
-from tier_ml.backtest import replay_origin  # noqa: E402
-from tier_ml.features.build import build_feature_table, training_cutoffs  # noqa: E402
+from tier_ml.backtest import origin_model_input  # noqa: E402
+from tier_ml.features.build import (  # noqa: E402
+    auto_cutoffs,
+    build_feature_table,
+    data_start,
+    training_cutoffs,
+)
 from tier_ml.features.config import FeatureParams  # noqa: E402
 from tier_ml.models.inputs import with_model_outputs  # noqa: E402
-from tier_ml.models.split import time_split  # noqa: E402
-from tier_ml.models.training import TrainParams, score_methods, train_models  # noqa: E402
+from tier_ml.models.selection import choose_champion, methods_of, origin_table  # noqa: E402
+from tier_ml.models.training import (  # noqa: E402
+    TrainParams,
+    evaluate_candidates,
+    refit_champion,
+    replay_at,
+)
 from tier_ml.sources.adapters import load_source  # noqa: E402
 
-CDNOW_ORIGINS = (("1997-10-01", 1, 6), ("1998-01-01", 2, 9))  # origin, valid cutoffs, cutoffs
+CDNOW_ORIGINS = ("1997-10-01", "1998-01-01")
+CDNOW_HORIZON = 91
+DATA_END = pd.Timestamp("2025-12-31")
 
 
 def _params(name: str) -> dict:
     return yaml.safe_load((ROOT / "conf" / "base" / f"parameters_{name}.yml").read_text())[name]
 
 
+def _rounded(row: dict) -> dict:
+    return {
+        k: (round(v, 4) if isinstance(v, float) else v.date().isoformat())
+        if isinstance(v, float | pd.Timestamp)
+        else v
+        for k, v in row.items()
+    }
+
+
 def bench_training(n_customers: int = 100_000) -> None:
     features = FeatureParams.from_dict(_params("features"))
     params = TrainParams.from_dict(_params("train"), features.horizon_days)
     customers, deals, activities = load_crm(synthetic_on_disk(n_customers))
-    cutoffs = training_cutoffs(
-        pd.Timestamp("2025-12-31"), params.horizon_days, features.cutoff_count
-    )
+    if features.cutoff_count is None:
+        cutoffs, _ = auto_cutoffs(data_start(deals, activities), DATA_END, params.horizon_days)
+    else:
+        cutoffs = training_cutoffs(
+            DATA_END, params.horizon_days, features.cutoff_count, features.cutoff_step_months
+        )
     timings = {}
     start = time.perf_counter()
     table = build_feature_table(
@@ -54,68 +80,99 @@ def bench_training(n_customers: int = 100_000) -> None:
     )
     timings["features_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    model_input = with_model_outputs(table, deals, params.horizon_days, params.seed, False)
+    model_input = with_model_outputs(
+        table, deals, params.horizon_days, params.seed, False, params.scorecard, features.config
+    )
     timings["model_input_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    split = time_split(cutoffs, params.horizon_days, params.valid_cutoffs, params.test_cutoffs)
-    models = train_models(model_input, split, params)
-    timings["fit_s"] = time.perf_counter() - start
+    evaluation = evaluate_candidates(model_input, params)
+    timings["evaluate_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    models = refit_champion(model_input, evaluation.selection, params)
+    timings["refit_s"] = time.perf_counter() - start
+    propensity = models.champion.propensity
     emit(
         benchmark="train",
-        method="lightgbm",
         customers=n_customers,
         rows=len(model_input),
         cutoffs=len(cutoffs),
+        origins=evaluation.selection.origins,
         **{k: round(v, 1) for k, v in timings.items()},
         total_s=round(sum(timings.values()), 1),
         peak_rss_mb=round(peak_rss_mb()),
-        propensity_trees=models.propensity.best_iteration,
-        ltv_model=models.ltv_kind,
+        champion=models.champion.method,
+        reason=evaluation.selection.reason,
+        trained_through=models.trained_through.date().isoformat(),
+        propensity_trees=getattr(propensity, "best_iteration", None),
     )
 
 
-def bench_cdnow() -> None:
+def bench_cdnow(n_customers: int | None = None) -> None:
     features = FeatureParams.from_dict(_params("features"))
-    base = TrainParams.from_dict(_params("train"), 91)
+    params = TrainParams.from_dict(_params("train"), CDNOW_HORIZON)
     data = load_source(
         "cdnow", {**_params("ingest")["cdnow"], "path": ROOT / _params("ingest")["cdnow"]["path"]}
     )
-    for origin, valid_cutoffs, cutoffs in CDNOW_ORIGINS:
-        params = replace(base, valid_cutoffs=valid_cutoffs)
+    customers, deals, activities = data.customers, data.deals, data.activities
+    if n_customers is not None:
+        ids = customers["customer_id"].sample(n_customers, random_state=params.seed)
+        customers = customers[customers["customer_id"].isin(ids)]
+        deals = deals[deals["customer_id"].isin(ids)]
+        activities = activities[activities["customer_id"].isin(ids)]
+    first = data_start(deals, activities)
+    for origin in map(pd.Timestamp, CDNOW_ORIGINS):
         start = time.perf_counter()
-        replay = replay_origin(
-            data.customers,
-            data.deals,
-            data.activities,
-            pd.Timestamp(origin),
-            features.config,
-            params,
-            cutoffs,
-            btyd=True,
+        cutoffs, why = auto_cutoffs(first, origin, CDNOW_HORIZON)
+        model_input = origin_model_input(
+            customers, deals, activities, [*cutoffs, origin], features.config, params, btyd=True
         )
+        predictions = replay_at(model_input, origin, params)
         seconds = time.perf_counter() - start
-        for row in score_methods(replay.predictions).to_dict(orient="records"):
+        methods = methods_of(predictions)
+        for row in origin_table(predictions, methods).to_dict(orient="records"):
             emit(
                 benchmark="cdnow",
-                origin=origin,
-                horizon_days=91,
-                customers=len(replay.predictions),
+                horizon_days=CDNOW_HORIZON,
+                training_cutoffs=len(cutoffs),
                 fit_and_score_s=round(seconds, 1),
-                **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()},
+                **_rounded(row),
             )
+        selection = choose_champion(
+            predictions, f"origin {origin.date()}", params.bootstrap_draws, params.seed
+        )
+        champion = selection.table.set_index("method").loc[selection.champion]
+        emit(
+            benchmark="cdnow_selection",
+            origin=origin.date().isoformat(),
+            customers=int(len(predictions)),
+            cutoffs=why,
+            champion=selection.champion,
+            best_baseline=selection.best_baseline,
+            reason=selection.reason,
+            **{
+                k: round(float(champion[k]), 4)
+                for k in selection.table.columns
+                if k.endswith(("_vs_best_baseline", "_low", "_high")) and np.isfinite(champion[k])
+            },
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=["train", "cdnow"])
+    parser.add_argument("--customers", type=int, default=100_000, help="synthetic, for train")
+    parser.add_argument("--cdnow-customers", type=int, default=None, help="a sample of CDNOW")
     args = parser.parse_args()
     if args.only == "train":
-        bench_training()
+        bench_training(args.customers)
     elif args.only == "cdnow":
-        bench_cdnow()
+        bench_cdnow(args.cdnow_customers)
     else:  # each in its own process, so peak memory is its own
         for part in ("train", "cdnow"):
-            subprocess.run([sys.executable, __file__, "--only", part], check=True)
+            command = [sys.executable, __file__, "--only", part, "--customers", str(args.customers)]
+            if args.cdnow_customers:
+                command += ["--cdnow-customers", str(args.cdnow_customers)]
+            subprocess.run(command, check=True)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 Parquet partition and DuckDB. Reports each phase's wall time and the peak memory, and compares
 explanation throughput of LightGBM's pred_contrib with shap.TreeExplainer on the same model.
 
-The models are trained with the project's defaults on a smaller synthetic CRM (the model's
-size, not the training set's, sets the cost of scoring). Prints JSON lines.
+The LightGBM candidate (`fit_candidate(..., "model")`, fitted as it is deployed: on every
+labelled cutoff) is trained with the project's defaults on a smaller synthetic CRM (the
+model's size, not the training set's, sets the cost of scoring). Prints JSON lines.
 Usage: python benchmarks/score.py [--customers 1000000] [--train-customers 20000]
 """
 
@@ -23,14 +24,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import emit, load_crm, peak_rss_mb, synthetic_on_disk  # noqa: E402
-from tier_ml.features.build import build_feature_table, training_cutoffs  # noqa: E402
+from tier_ml.features.build import (  # noqa: E402
+    auto_cutoffs,
+    build_feature_table,
+    data_start,
+    training_cutoffs,
+)
 from tier_ml.features.config import FeatureParams  # noqa: E402
 from tier_ml.features.registry import reason_registry  # noqa: E402
 from tier_ml.io.scores import ScoreRun, save_run  # noqa: E402
+from tier_ml.models.candidates import fit_candidate  # noqa: E402
 from tier_ml.models.inputs import with_model_outputs  # noqa: E402
 from tier_ml.models.opportunity import fit_opportunity_model, opportunity_rows  # noqa: E402
-from tier_ml.models.split import time_split  # noqa: E402
-from tier_ml.models.training import TrainParams, train_models  # noqa: E402
+from tier_ml.models.segments import SegmentModel  # noqa: E402
+from tier_ml.models.training import TrainParams  # noqa: E402
 from tier_ml.scoring import ScoringParams, score_customers, scoring_features  # noqa: E402
 from tier_ml.tiering import TierPolicy  # noqa: E402
 
@@ -43,19 +50,29 @@ def _params(name: str, key: str) -> dict:
 
 def trained_models(n_customers: int, features: FeatureParams, params: TrainParams) -> dict:
     customers, deals, activities = load_crm(synthetic_on_disk(n_customers))
-    cutoffs = training_cutoffs(AS_OF, params.horizon_days, features.cutoff_count)
+    if features.cutoff_count is None:
+        cutoffs, _ = auto_cutoffs(data_start(deals, activities), AS_OF, params.horizon_days)
+    else:
+        cutoffs = training_cutoffs(
+            AS_OF, params.horizon_days, features.cutoff_count, features.cutoff_step_months
+        )
     table = build_feature_table(
         customers, deals, activities, cutoffs, params.horizon_days, features.config
     )
-    model_input = with_model_outputs(table, deals, params.horizon_days, params.seed, False)
-    split = time_split(cutoffs, params.horizon_days, params.valid_cutoffs, params.test_cutoffs)
-    opportunity = fit_opportunity_model(opportunity_rows(deals, table, params.horizon_days))
-    models = train_models(model_input, split, params, opportunity=opportunity)
+    model_input = with_model_outputs(
+        table, deals, params.horizon_days, params.seed, False, params.scorecard, features.config
+    )
+    opportunity = fit_opportunity_model(
+        opportunity_rows(deals, table, params.horizon_days, features.config), params.seed
+    )
+    champion = fit_candidate(model_input, "model", params.candidates)
+    latest = model_input[model_input["as_of"] == max(cutoffs)]
+    segments = SegmentModel(params.segment_k_range, seed=params.seed).fit(latest)
     return {
-        "propensity": models.propensity,
-        "ltv": models.ltv,
-        "segments": models.segments,
-        "opportunity": models.opportunity,
+        "propensity": champion.propensity,
+        "ltv": champion.ltv,
+        "segments": segments,
+        "opportunity": opportunity,
     }
 
 
@@ -107,6 +124,7 @@ def main() -> None:
         features.horizon_days,
         models["opportunity"],
         False,
+        train["scorecard"],
     )
     phases["features_s"] = time.perf_counter() - start
     start = time.perf_counter()

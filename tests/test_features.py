@@ -294,3 +294,43 @@ def test_a_deal_is_open_until_the_day_it_closes(created, cycle, cutoff):
     closed_at, created_at = _day(created + cycle), _day(created)
     assert row["won_count_total"] == float(closed_at < t)
     assert row["open_deal_count"] == float(created_at < t <= closed_at)
+
+
+def test_purchase_rhythm_known_answer():
+    """Purchases on days 31, 91 and 121 before T (gaps 30 and 60), half-life 90 days."""
+    t = pd.Timestamp("2024-06-01")
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b"], "created_at": pd.to_datetime(["2024-01-01"] * 2)}
+    )
+    days = pd.to_datetime(["2024-02-01", "2024-03-02", "2024-05-01", "2024-02-01", "2024-07-01"])
+    deals = pd.DataFrame(
+        {
+            "deal_id": list("12345"),
+            "customer_id": ["a", "a", "a", "b", "b"],
+            "created_at": days,
+            "closed_at": days,
+            "status": ["won"] * 5,
+            "amount": [10.0, 20.0, 30.0, 5.0, 999.0],  # b's last purchase is after T
+        }
+    )
+    activities = pd.DataFrame(
+        {
+            "customer_id": pd.Series([], dtype="str"),
+            "occurred_at": pd.Series([], dtype="datetime64[us]"),
+            "type": pd.Series([], dtype="str"),
+        }
+    )
+    f = build_features(
+        customers, deals, activities, t, FeatureConfig(decay_half_life_days=90)
+    ).set_index("customer_id")
+    a, b = f.loc["a"], f.loc["b"]
+    assert a["purchase_gap_mean_days"] == 45.0
+    assert a["purchase_gap_cv"] == pytest.approx(np.std([30, 60], ddof=1) / 45)
+    assert a["recency_gap_ratio"] == pytest.approx(31 / 45)
+    decay = [np.exp(-np.log(2) * d / 90) for d in (121, 91, 31)]
+    assert a["purchases_decayed"] == pytest.approx(sum(decay))
+    assert a["spend_decayed"] == pytest.approx(10 * decay[0] + 20 * decay[1] + 30 * decay[2])
+    assert a["spend_trend"] == 0.0  # 30 in the last 90 days, 10 + 20 in the 90 before
+    assert (a["active_months_365d"], a["first_purchase_age_days"]) == (3, 121)
+    assert b["spend_trend"] == -1.0 and np.isnan(b["purchase_gap_mean_days"])
+    assert b["purchases_decayed"] == pytest.approx(np.exp(-np.log(2) * 121 / 90))

@@ -182,18 +182,3 @@ def test_hysteresis_uses_the_value_cut_points_of_ranked_tiers():
         "kept A: expected value within the hysteresis band of the boundary",
         "expected value moved it from A to B",
     ]
-
-
-def test_backtest_origins_from_a_list_or_a_range_need_complete_outcomes():
-    import pytest
-
-    from tier_ml.backtest import backtest_origins
-
-    end = pd.Timestamp("2025-12-31")
-    assert backtest_origins(["2025-01-01"], end, 180) == [pd.Timestamp("2025-01-01")]
-    ranged = backtest_origins(
-        {"start": "2024-10-01", "end": "2025-04-01", "step_months": 3}, end, 180
-    )
-    assert ranged == [pd.Timestamp(d) for d in ("2024-10-01", "2025-01-01", "2025-04-01")]
-    with pytest.raises(ValueError, match=r"\['2025-08-01'\] have no complete outcome window"):
-        backtest_origins(["2025-01-01", "2025-08-01"], end, 180)

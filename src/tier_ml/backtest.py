@@ -8,7 +8,6 @@ and the result is judged against the deals won in [O, O + H).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import pandas as pd
 
@@ -19,25 +18,6 @@ from tier_ml.models.selection import methods_of
 from tier_ml.models.training import TrainParams, replay_at
 from tier_ml.scoring import with_owner
 from tier_ml.tiering import Overlays, TierAssigner, TierPolicy, tier_inputs
-
-
-def backtest_origins(spec: Any, data_end: pd.Timestamp, horizon_days: int) -> list[pd.Timestamp]:
-    """Origins from a list or start/end/step; each must have complete outcomes."""
-    if isinstance(spec, dict):
-        origins = list(
-            pd.date_range(
-                spec["start"], spec["end"], freq=pd.DateOffset(months=int(spec["step_months"]))
-            )
-        )
-    else:
-        origins = [pd.Timestamp(o) for o in spec]
-    late = [o.date().isoformat() for o in origins if o + pd.Timedelta(days=horizon_days) > data_end]
-    if late:
-        raise ValueError(
-            f"backtest origins {late} have no complete outcome window: origin + "
-            f"{horizon_days} days is after the data's end {data_end.date()}"
-        )
-    return origins
 
 
 def origin_model_input(

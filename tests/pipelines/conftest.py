@@ -29,13 +29,16 @@ def tracking(tmp_path, monkeypatch):
         mlflow.end_run()
 
 
-def small_parameters(n_customers: int = 800, cutoffs: int = 20) -> dict:
-    """Every pipeline's shipped parameters, with a small synthetic CRM."""
+def small_parameters(n_customers: int = 800, cutoffs: int = 12) -> dict:
+    """Every pipeline's shipped parameters, with a small synthetic CRM, a small fixed grid of
+    monthly cutoffs, small trees and few bootstrap draws, for speed."""
     params = {}
     for path in sorted((PROJECT / "conf" / "base").glob("parameters_*.yml")):
         params.update(base_parameters(path.stem.removeprefix("parameters_")))
     params["ingest"]["synthetic"]["n_customers"] = n_customers
     params["features"]["cutoffs"] = {"count": cutoffs, "step_months": 1}
+    params["train"]["propensity"]["lgbm"]["n_estimators"] = 60
+    params["train"]["selection"]["bootstrap_draws"] = 50
     return params
 
 
@@ -44,7 +47,14 @@ def bare_catalog(params: dict, folder: Path | None = None) -> DataCatalog:
     later runs on the same catalog can read them."""
     datasets = {f"params:{k}": MemoryDataset(v) for k, v in params.items()}
     if folder is not None:
-        for name in ("customers", "deals", "activities", "feature_table", "model_input_table"):
+        for name in (
+            "customers",
+            "deals",
+            "activities",
+            "deal_history",
+            "feature_table",
+            "model_input_table",
+        ):
             datasets[name] = ParquetDataset(filepath=str(folder / f"{name}.parquet"))
         datasets["trained_models"] = PickleDataset(filepath=str(folder / "trained_models.pkl"))
         datasets["data_profile"] = JSONDataset(filepath=str(folder / "data_profile.json"))

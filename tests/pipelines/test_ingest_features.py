@@ -15,7 +15,7 @@ from tier_ml.pipelines.ingest import create_pipeline as ingest_pipeline
 
 def _catalog(ingest: dict) -> DataCatalog:
     features = base_parameters("features")["features"]
-    features["cutoffs"]["count"] = 3
+    features["cutoffs"] = {"count": 3, "step_months": 1}
     return DataCatalog(
         {"params:ingest": MemoryDataset(ingest), "params:features": MemoryDataset(features)}
     )

@@ -37,7 +37,7 @@ def test_pyfunc_scores_feature_rows_into_tiers(trained):
     out = model.predict(rows[models.features].head(300))
     assert list(out.columns) == OUTPUT_COLUMNS and len(out) == 300
     np.testing.assert_allclose(
-        out["p_win"], models.propensity.predict(rows[models.features].head(300))
+        out["p_win"], models.champion.propensity.predict(rows[models.features].head(300))
     )
     assert set(out["tier"]) <= set("ABCD") and out["action"].notna().all()
     assert out["segment"].isin(list(models.segments.names_.values())).all()

@@ -51,14 +51,16 @@ def test_score_twice_shows_tier_changes_with_reasons(tracking, tmp_path):
     catalog = _catalog(params, tmp_path)
     with mlflow.start_run():
         SequentialRunner().run(ingest_pipeline() + features_pipeline() + train_pipeline(), catalog)
-    first = _score(catalog, params, "2025-09-01")["scoring_summary"].load()
+    # the earliest date the refitted champion may score: the end of its last label window
+    first_date = catalog["trained_models"].load().trained_through
+    first = _score(catalog, params, str(first_date.date()))["scoring_summary"].load()
     assert first["customers_scored"]["value"] > 0 and first["rules_only"]["value"] == 0
     _score(catalog, params, "2025-12-31")
     history = catalog["score_store"].load()
     latest = history[history["as_of"] == pd.Timestamp("2025-12-31")]
     assert list(latest.columns) == SCORE_COLUMNS
     assert latest["customer_id"].is_unique
-    earlier = history[history["as_of"] == pd.Timestamp("2025-09-01")].set_index("customer_id")
+    earlier = history[history["as_of"] == first_date].set_index("customer_id")
     known = latest[latest["customer_id"].isin(earlier.index)]
     np.testing.assert_array_equal(known["previous_tier"], earlier.loc[known["customer_id"], "tier"])
     moved = known[known["tier_change"].isin(["up", "down"])]

@@ -62,6 +62,41 @@ def _deal_sql(t: str, config: FeatureConfig) -> str:
         avg({_days_before(t, "created_at")}) FILTER (WHERE s = 'open') AS open_deal_age_mean_days,
         max({_days_before(t, "created_at")}) FILTER (WHERE s = 'open') AS open_deal_age_max_days
       FROM d GROUP BY customer_id
+    ),
+    {_purchase_sql(t, config)}"""
+
+
+def _purchase_sql(t: str, config: FeatureConfig) -> str:
+    """Purchase rhythm from the days with a won deal before T: gaps between purchases, decayed
+    counts and spend (half-life = the horizon), spend in the last horizon against the one
+    before, active months, and the age of the first purchase: the signals of purchase-only
+    data beyond recency and frequency."""
+    half_life = float(config.decay_half_life_days)
+    decay = f"exp(-ln(2) * {_days_before(t, 'day')} / {half_life})"
+    recent = f"day >= {t} - INTERVAL {int(half_life)} DAY"
+    before = f"day >= {t} - INTERVAL {2 * int(half_life)} DAY AND NOT ({recent})"
+    return f"""
+    purchases AS (
+      SELECT customer_id, date_trunc('day', closed_at) AS day, sum(amount) AS amount
+      FROM d WHERE s = 'won' GROUP BY ALL
+    ),
+    gaps AS (
+      SELECT *, date_diff('day', lag(day) OVER (PARTITION BY customer_id ORDER BY day), day)
+        AS gap
+      FROM purchases
+    ),
+    purchase_f AS (
+      SELECT customer_id,
+        min(day) AS first_purchase_day,
+        avg(gap) AS purchase_gap_mean_days,
+        stddev_samp(gap) AS purchase_gap_std_days,
+        sum({decay}) AS purchases_decayed,
+        sum(amount * {decay}) AS spend_decayed,
+        coalesce(sum(amount) FILTER (WHERE {recent}), 0) AS spend_recent,
+        coalesce(sum(amount) FILTER (WHERE {before}), 0) AS spend_before,
+        count(DISTINCT date_trunc('month', day)) FILTER (WHERE day >= {t} - INTERVAL 365 DAY)
+          AS active_months_365d
+      FROM gaps GROUP BY customer_id
     )"""
 
 
@@ -100,6 +135,9 @@ def _select_sql(t: str, config: FeatureConfig, columns: list[str]) -> str:
                 "open_deal_amount",
                 "open_deal_overdue_count",
                 "act_",
+                "purchases_decayed",
+                "spend_decayed",
+                "active_months",
             )
         )
     }
@@ -109,6 +147,10 @@ def _select_sql(t: str, config: FeatureConfig, columns: list[str]) -> str:
         "tenure_days": _days_before(
             t, "coalesce(c.created_at, least(first_deal_at, first_activity_at))"
         ),
+        "purchase_gap_cv": "purchase_gap_std_days / nullif(purchase_gap_mean_days, 0)",
+        "recency_gap_ratio": "days_since_last_won / nullif(purchase_gap_mean_days, 0)",
+        "spend_trend": "(spend_recent - spend_before) / nullif(spend_recent + spend_before, 0)",
+        "first_purchase_age_days": _days_before(t, "first_purchase_day"),
         # any sign of life before T: a deal opened or closed, an activity, the customer added
         "days_since_last_touch": _days_before(
             t, "greatest(c.created_at, last_deal_touch_at, last_activity_at)"
@@ -138,6 +180,7 @@ def feature_sql(as_of: pd.Timestamp, config: FeatureConfig) -> str:
       {_select_sql(t, config, columns)}
     FROM customers c
     LEFT JOIN deal_f USING (customer_id)
+    LEFT JOIN purchase_f USING (customer_id)
     LEFT JOIN act_f USING (customer_id)
     WHERE c.created_at IS NULL OR c.created_at < {t}
     ORDER BY c.customer_id

@@ -47,6 +47,7 @@ class FeatureParams:
                 activity_types=tuple(params["activity_types"]),
                 categorical_attributes=tuple(params["categorical_attributes"]),
                 numeric_attributes=tuple(params["numeric_attributes"]),
+                decay_half_life_days=int(params["horizon_days"]),
                 deal_fields_known_at_creation=known_at_creation(params),
             ),
         )

@@ -84,6 +84,59 @@ def rfm_specs(windows: tuple[int, ...]) -> list[FeatureSpec]:
     return specs
 
 
+def rhythm_specs(half_life: int) -> list[FeatureSpec]:
+    """Purchase rhythm (Fader-Hardie style signals for purchase-only data): gaps between
+    purchases, recency against the customer's own gap, decayed counts and spend, trend,
+    active months and the age of the first purchase."""
+    return [
+        FeatureSpec(
+            "purchase_gap_mean_days",
+            "usual gap between purchases",
+            "buys every {value:.0f} days on average",
+            when_missing="fewer than two purchases",
+        ),
+        FeatureSpec(
+            "purchase_gap_cv",
+            "regularity of purchases (spread of gaps / mean gap)",
+            "purchase gaps vary by {value:.0%} of the usual gap",
+            when_missing="too few purchases to judge regularity",
+        ),
+        FeatureSpec(
+            "recency_gap_ratio",
+            "days since the last purchase, in usual gaps",
+            "last purchase {value:.1f} usual gaps ago",
+            when_missing="no usual gap yet",
+        ),
+        FeatureSpec(
+            "purchases_decayed",
+            f"purchases, weighted by recency (half-life {half_life} days)",
+            "{value:.1f} recent-weighted purchases",
+        ),
+        FeatureSpec(
+            "spend_decayed",
+            f"spend, weighted by recency (half-life {half_life} days)",
+            "{value:,.0f} recent-weighted spend",
+        ),
+        FeatureSpec(
+            "spend_trend",
+            f"spend trend (last {half_life} days against the {half_life} before)",
+            "spend trend {value:+.0%}",
+            when_missing="no spend in the last two periods",
+        ),
+        FeatureSpec(
+            "active_months_365d",
+            "months with a purchase, last 365 days",
+            "bought in {value:.0f} of the last 12 months",
+        ),
+        FeatureSpec(
+            "first_purchase_age_days",
+            "days since the first purchase",
+            "first purchase {value:.0f} days ago",
+            when_missing="no purchase yet",
+        ),
+    ]
+
+
 def history_specs() -> list[FeatureSpec]:
     """Win/loss history and the pipeline open at the cutoff."""
     return [
@@ -232,12 +285,15 @@ class FeatureConfig:
     numeric_attributes: tuple[str, ...] = ("employees", "annual_revenue")
     # Without a deal history, the fields of open deals taken as set when the deal was created.
     deal_fields_known_at_creation: tuple[str, ...] = ("amount", "product", "owner")
+    # purchase rhythm: decay half-life and trend window, the horizon by default
+    decay_half_life_days: int = 180
 
 
 def feature_registry(config: FeatureConfig) -> dict[str, FeatureSpec]:
     """All features for a configuration, in output column order."""
     specs = (
         rfm_specs(config.rfm_windows)
+        + rhythm_specs(config.decay_half_life_days)
         + history_specs()
         + engagement_specs(config.activity_types, config.activity_windows)
         + profile_specs(config.categorical_attributes, config.numeric_attributes)

@@ -170,9 +170,9 @@ def _commit(folder: Path, staging: Path, name: str) -> Path:
     _checkpoint("staged")
     pointer, swap = folder / CURRENT, folder / f".{CURRENT}-{run.name}"
     replaced = os.readlink(pointer) if pointer.is_symlink() else None
-    pointer.unlink(missing_ok=True)
+    swap.symlink_to(run.name)
     _checkpoint("pointer")
-    pointer.symlink_to(run.name)
+    os.replace(swap, pointer)
     _fsync(folder)
     _checkpoint("committed")
     if replaced is not None:

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from tier_ml.models.candidates import BASELINES, CANDIDATES, LABELS
 from tier_ml.tiering import ACTIONS, TIERS
 
 WORDS = {
@@ -61,6 +62,19 @@ WORDS = {
         "gate": "Model promotion",
         "promoted": "promoted",
         "kept": "kept the champion",
+        "tier_source": "Which method sets the tiers",
+        "evidence": "Evidence",
+        "equal_shares": "Every method is tiered at the same customer shares (each method's tier A "
+        "holds the same number of customers), so the rows compare like with like.",
+        "scientists": "For data scientists: the candidates against the best baseline",
+        "gloss": "Means over the evaluation origins; Δ is the difference from the best baseline "
+        "({best}) with its 95 % paired-bootstrap interval over customers: an interval wholly "
+        "above 0 is better with 95 % confidence, wholly below 0 worse. A model becomes champion "
+        "only if better on one and worse on none.",
+        "auc": "AUC",
+        "capture_10": "Top-10 % revenue capture",
+        "delta": "Δ vs best baseline",
+        "champion": "champion",
     },
     "zh": {
         "title": "客户分级",
@@ -108,8 +122,126 @@ WORDS = {
         "gate": "模型晋升",
         "promoted": "已晋升",
         "kept": "保留现有冠军模型",
+        "tier_source": "由哪种方法决定分级",
+        "evidence": "依据",
+        "equal_shares": "各方法按相同的客户比例分级（每种方法的 A 级客户数相同），因此各行可以直接比较。",
+        "scientists": "供数据科学家参考：各候选方法与最佳基线的比较",
+        "gloss": "数值为各评估起点的平均值；Δ 为与最佳基线（{best}）之差，附按客户配对自助法得到的 "
+        "95% 区间：区间整体高于 0 表示以 95% 的置信度更好，整体低于 0 表示更差。"
+        "模型只有在至少一项更好且没有一项更差时才成为冠军。",
+        "auc": "AUC",
+        "capture_10": "前 10% 客户的收入占比",
+        "delta": "与最佳基线之差",
+        "champion": "冠军",
     },
 }
+
+
+METHOD_LABELS = {
+    "en": LABELS,
+    "zh": {
+        "rfm": "RFM 五分位",
+        "scorecard": "加权评分卡",
+        "last_period_revenue": "上一期收入",
+        "bgnbd": "BG/NBD + Gamma-Gamma",
+        "model": "LightGBM 模型",
+        "stacked": "堆叠模型（LightGBM 结合特征与基线输出）",
+    },
+}
+
+
+def method_label(method: str, language: str) -> str:
+    return METHOD_LABELS[language].get(method, method)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip(".")
+    return text[:1].upper() + text[1:] + "."
+
+
+def champion_statement(
+    selection: dict[str, Any] | None, candidates: pd.DataFrame | None, language: str
+) -> dict[str, str] | None:
+    """Which method sets the tiers and why, in plain words, from `champion_selection`: the
+    model where it beat the best baseline with confidence, else the baseline, said so."""
+    if not selection or not selection.get("champion"):
+        return None
+    champion, best = selection["champion"], selection["best_baseline"]
+    models_tried = candidates is None or candidates.empty or (~candidates["baseline"]).any()
+    label, best_label = method_label(champion, language), method_label(best, language)
+    origins = selection.get("origins") or []
+    cross_validated = "cross-validation" in selection.get("evidence", "")
+    if language == "zh":
+        if champion not in BASELINES:
+            text = f"分级使用{label}：它以 95% 的置信度优于{best_label}，且在任何主要指标上都不更差。"
+        elif models_tried:
+            text = f"在这段历史数据上，{best_label}的排序与模型一样好；分级使用{best_label}。"
+        else:
+            text = (
+                f"数据尚不足以训练模型，冠军在基线方法中选出：{best_label}的 AUC 最高；"
+                f"分级使用{best_label}。"
+            )
+        evidence = (
+            "最新已标注截点上的客户交叉验证（历史不足以做时间回放）"
+            if cross_validated
+            else "滚动起点 " + "、".join(origins)
+        )
+    else:
+        reason = selection["reason"]
+        if champion in BASELINES and not models_tried:
+            text = (
+                "Not enough data for a model yet, so the champion is chosen among the baselines: "
+                f"{reason}; tiers use {label}."
+            )
+        elif "tiers use" in reason:
+            text = _sentence(reason)
+        else:
+            text = f"{_sentence(reason)[:-1]}; tiers use {label}."
+        evidence = selection.get("evidence", "")
+    return {
+        "method": champion,
+        "label": label,
+        "text": text,
+        "evidence": evidence,
+        "baseline": str(champion in BASELINES).lower(),
+    }
+
+
+def _signed(value: float, scale: float = 1.0, digits: int = 3) -> str:
+    return "–" if pd.isna(value) else f"{scale * value:+.{digits}f}"
+
+
+def candidate_rows(candidates: pd.DataFrame | None, language: str) -> list[dict[str, Any]]:
+    """`model_metrics` as shown: each candidate's mean AUC and top-10 % revenue capture, and
+    its difference from the best baseline with the 95 % paired-bootstrap interval."""
+    if candidates is None or candidates.empty:
+        return []
+    rows = []
+    for r in candidates.to_dict(orient="records"):
+        auc = (r["auc_vs_best_baseline"], r["auc_low"], r["auc_high"])
+        capture = (
+            r["top_decile_capture_vs_best_baseline"],
+            r["top_decile_capture_low"],
+            r["top_decile_capture_high"],
+        )
+        rows.append(
+            {
+                "method": r["method"],
+                "label": method_label(r["method"], language),
+                "champion": bool(r["champion"]),
+                "baseline": bool(r["baseline"]),
+                "auc": None if pd.isna(r["auc"]) else float(r["auc"]),
+                "capture": None
+                if pd.isna(r["top_decile_capture"])
+                else float(r["top_decile_capture"]),
+                "auc_delta": f"{_signed(auc[0])} [{_signed(auc[1])}, {_signed(auc[2])}]",
+                "capture_delta": (
+                    f"{_signed(capture[0], 100, 1)} [{_signed(capture[1], 100, 1)}, "
+                    f"{_signed(capture[2], 100, 1)}] pts"
+                ),
+            }
+        )
+    return rows
 
 
 def figure_data_uri(figure: Figure) -> str:
@@ -137,6 +269,9 @@ class ReportContent:
     health: dict[str, Any]
     images: dict[str, str] = field(default_factory=dict)
     gate: dict[str, Any] | None = None
+    champion: dict[str, str] | None = None
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    best_baseline: str = ""
 
 
 def latest_run(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.Timestamp]:
@@ -199,18 +334,23 @@ def account_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def accuracy_rows(tier_table: pd.DataFrame) -> tuple[list[dict[str, Any]], str | None]:
-    """The latest origin's tier table, model first, then the baselines."""
+def accuracy_rows(
+    tier_table: pd.DataFrame, champion: str | None = None, language: str = "en"
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The latest origin's tier table at equal shares: the champion first, then every other
+    candidate, simplest first."""
     if tier_table.empty:
         return [], None
     origin = tier_table["origin"].max()
     latest = tier_table[tier_table["origin"] == origin]
-    order = {"model": 0, "scorecard": 1, "rfm": 2, "last_period_revenue": 3, "bgnbd": 4}
+    order = {m: i + 1 for i, m in enumerate(CANDIDATES)} | {champion: 0}
     latest = latest.sort_values(
-        ["method", "tier"], key=lambda s: s.map(order) if s.name == "method" else s
+        ["method", "tier"],
+        key=lambda s: s.map(lambda m: order.get(m, len(order))) if s.name == "method" else s,
     )
     rows = [
         {k: (None if pd.isna(v) else v) for k, v in r.items()}
+        | {"label": method_label(r["method"], language), "champion": r["method"] == champion}
         for r in latest[
             [
                 "method",
@@ -237,8 +377,15 @@ def build_content(
     movers: int,
     gate: dict[str, Any] | None,
     images: dict[str, str],
+    selection: dict[str, Any] | None = None,
+    candidates: pd.DataFrame | None = None,
 ) -> ReportContent:
+    """`selection` is `champion_selection` and `candidates` is `model_metrics` (the
+    per-candidate table): the report says which method sets the tiers and why."""
     words = WORDS[language]
+    champion = champion_statement(selection, candidates, language)
+    best = method_label(selection["best_baseline"], language) if champion else ""
+    words = {**words, "gloss": words["gloss"].format(best=best)}
     scores, as_of = latest_run(history)
     if scores["expected_value"].isna().all():
         words = {**words, "rules_only": f"{words['rules_only']} {words['no_value']}"}
@@ -251,7 +398,9 @@ def build_content(
         - moved["previous_tier"].astype("object").map(rank).astype(float)
     ).abs()
     moved = moved.assign(size=jump).sort_values(["size", "expected_value"], ascending=False)
-    accuracy, origin = accuracy_rows(tier_table)
+    accuracy, origin = accuracy_rows(
+        tier_table, champion["method"] if champion else None, language
+    )
     by_reason = (
         quarantine.groupby(["table", "reason"])
         .size()
@@ -285,4 +434,7 @@ def build_content(
         },
         images=images,
         gate=gate,
+        champion=champion,
+        candidates=candidate_rows(candidates, language),
+        best_baseline=best,
     )

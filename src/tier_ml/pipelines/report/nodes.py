@@ -20,14 +20,25 @@ def build_report(
     tier_migration: pd.DataFrame,
     quarantine: pd.DataFrame,
     promotion_record: dict[str, Any],
+    champion_selection: dict[str, Any],
+    model_metrics: pd.DataFrame,
     report: dict[str, Any],
     features: dict[str, Any],
 ) -> str:
-    """The leadership report for the latest scoring run."""
+    """The leadership report for the latest scoring run: which method sets the tiers and why
+    (`champion_selection`), every candidate's tiers at equal shares (the backtest) and the
+    paired intervals against the best baseline (`model_metrics`)."""
     labels = {
         k: s.label for k, s in reason_registry(FeatureParams.from_dict(features).config).items()
     }
-    method = "model" if (backtest_tier_table["method"] == "model").any() else "scorecard"
+    champion = champion_selection.get("champion")
+    method = (
+        champion
+        if (backtest_tier_table["method"] == champion).any()
+        else "model"
+        if (backtest_tier_table["method"] == "model").any()
+        else "scorecard"
+    )
     images = {
         "lift": figure_data_uri(lift_figure(backtest_tier_table, method)),
         "calibration": figure_data_uri(calibration_by_tier_figure(backtest_tier_table, method)),
@@ -44,6 +55,8 @@ def build_report(
         int(report["movers"]),
         promotion_record,
         images,
+        champion_selection,
+        model_metrics,
     )
     content.images["value"] = figure_data_uri(value_figure(content.headline))
     return render(content)

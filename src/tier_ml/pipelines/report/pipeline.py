@@ -17,6 +17,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "tier_migration",
                     "quarantine",
                     "promotion_record",
+                    "champion_selection",
+                    "model_metrics",
                     "params:report",
                     "params:features",
                 ],

@@ -1,0 +1,250 @@
+"""Tier quality on data the defaults were not tuned to (JSON lines).
+
+The user's own path: a CRM export read by the `crm_export` source with the shipped defaults,
+only paths, column mapping, `horizon_days` and the data end set. At each origin O the product
+runs as it would had the export ended at O: training cutoffs derived from the history before
+O, the champion chosen among the candidates on that history only, every candidate refitted
+on the cutoffs whose label windows closed by O, and all of them scored at O. Then the truth:
+what each customer bought in [O, O + H). Features at O see only records before O (the leakage
+tests guarantee it), so the full export can be read once.
+
+For the champion and every candidate: AUC, PR-AUC, Brier, ECE, normalised Gini and top-10 %
+revenue capture at equal customer shares; for the champion, paired bootstrap intervals of its
+difference to the best baseline on each metric; realised buyer rates per tier (quantile
+policy). A last line checks the targets of issue 9 over the origins.
+
+Usage: python benchmarks/quality.py [--data cdnow|synthetic|maven] [--draws 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import emit  # noqa: E402
+from tier_ml.backtest import origin_model_input  # noqa: E402
+from tier_ml.evaluation import classification_metrics, normalized_gini  # noqa: E402
+from tier_ml.features.build import auto_cutoffs, data_start  # noqa: E402
+from tier_ml.features.config import FeatureParams  # noqa: E402
+from tier_ml.models.candidates import BASELINES  # noqa: E402
+from tier_ml.models.inputs import use_btyd_features  # noqa: E402
+from tier_ml.models.selection import top_capture  # noqa: E402
+from tier_ml.models.training import TrainParams, evaluate_candidates, replay_at  # noqa: E402
+from tier_ml.sources.adapters import load_source  # noqa: E402
+from tier_ml.tiering import TIERS, Overlays, TierAssigner, TierPolicy, tier_inputs  # noqa: E402
+
+DATASETS = {
+    "cdnow": (91, ("1997-07-01", "1997-10-01", "1998-01-01", "1998-03-01")),
+    "synthetic": (180, ("2024-10-01", "2025-01-01", "2025-04-01", "2025-07-01")),
+    "maven": (90, ("2017-07-01", "2017-08-01", "2017-09-01")),
+}
+METRICS = ("auc", "pr_auc", "brier", "ece", "normalized_gini", "top_decile_capture")
+LOWER_IS_BETTER = {"brier", "ece"}
+
+
+def shipped(name: str, key: str | None = None) -> dict:
+    """The shipped defaults: `conf/base/parameters_<name>.yml` under its top-level key."""
+    text = (ROOT / "conf" / "base" / f"parameters_{name}.yml").read_text()
+    return yaml.safe_load(text)[key or name]
+
+
+def cdnow_export(folder: Path) -> dict:
+    """CDNOW as a user would export it: accounts and orders (each a won deal), ISO dates."""
+    raw = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+    orders = pd.read_csv(raw, sep=r"\s+", dtype="str")
+    orders.columns = ["customer_id", "date", "number_of_cds", "dollar_value"]
+    dates = pd.to_datetime(orders["date"], format="%Y%m%d").dt.strftime("%Y-%m-%d")
+    first = dates.groupby(orders["customer_id"]).min()
+    pd.DataFrame({"customer_id": first.index, "created_at": first.to_numpy()}).to_csv(
+        folder / "customers.csv", index=False
+    )
+    pd.DataFrame(
+        {
+            "deal_id": [f"o{i}" for i in range(len(orders))],
+            "customer_id": orders["customer_id"],
+            "created_at": dates,
+            "closed_at": dates,
+            "status": "won",
+            "amount": orders["dollar_value"],
+        }
+    ).to_csv(folder / "deals.csv", index=False)
+    identity = ("deal_id", "customer_id", "created_at", "closed_at", "status", "amount")
+    return {
+        **shipped("ingest")["crm_export"],
+        "customers_path": str(folder / "customers.csv"),
+        "deals_path": str(folder / "deals.csv"),
+        "activities_path": None,
+        "csv": {"sep": ",", "encoding": "utf-8", "decimal": "."},
+        "columns": {
+            "customers": {"customer_id": "customer_id", "created_at": "created_at"},
+            "deals": {c: c for c in identity},
+        },
+        "status_map": {"won": "won"},
+        "date_format": "%Y-%m-%d",
+        "data_end_date": "1998-06-30",
+        "numeric_attributes": [],
+    }
+
+
+def load(data: str, folder: Path):
+    if data == "cdnow":
+        return load_source("crm_export", cdnow_export(folder))
+    if data == "maven":
+        return load_source("maven_crm", shipped("ingest")["maven_crm"])
+    return load_source("synthetic", shipped("ingest")["synthetic"])
+
+
+def metrics_of(frame: pd.DataFrame, method: str) -> dict[str, float]:
+    won = frame["won_any"].to_numpy(bool)
+    revenue = frame["won_revenue"].to_numpy(float)
+    p, v = frame[f"p_{method}"].to_numpy(float), frame[f"value_{method}"].to_numpy(float)
+    probability = classification_metrics(won, p)
+    return {
+        **{k: probability[k] for k in ("auc", "pr_auc", "brier", "ece")},
+        "normalized_gini": normalized_gini(revenue, v),
+        "top_decile_capture": top_capture(revenue, v),
+    }
+
+
+def paired_intervals(
+    frame: pd.DataFrame, method: str, reference: str, draws: int, seed: int = 0
+) -> dict[str, list[float]]:
+    """95 % intervals of metric(method) - metric(reference), customers resampled in pairs;
+    signed so that positive is better."""
+    rng = np.random.default_rng(seed)
+    diffs = {m: [] for m in METRICS}
+    for _ in range(draws):
+        sample = frame.iloc[rng.integers(0, len(frame), len(frame))]
+        a, b = metrics_of(sample, method), metrics_of(sample, reference)
+        for m in METRICS:
+            sign = -1 if m in LOWER_IS_BETTER else 1
+            diffs[m].append(sign * (a[m] - b[m]))
+    return {m: [float(x) for x in np.nanpercentile(v, [2.5, 97.5])] for m, v in diffs.items()}
+
+
+def buyer_rates(frame: pd.DataFrame, method: str, rows: pd.DataFrame, horizon: int) -> list:
+    """Realised buyer rate per tier under the shipped quantile policy (no overlays)."""
+    policy = TierPolicy(
+        kind="quantile",
+        shares=shipped("score", "scoring")["shares"],
+        overlays=Overlays(inactivity_days=None, spend_threshold=None),
+    )
+    tiers = TierAssigner(policy).fit_assign(
+        tier_inputs(rows, frame[f"value_{method}"].to_numpy(), horizon)
+    )["tier"]
+    rate = frame["won_any"].groupby(tiers.to_numpy()).mean()
+    return [float(rate.get(t, np.nan)) for t in TIERS]
+
+
+def replay(tables, origin: pd.Timestamp, horizon: int, draws: int) -> dict:
+    """The product at `origin`, judged on [origin, origin + horizon)."""
+    features = {**shipped("features"), "horizon_days": horizon}
+    feature_params = FeatureParams.from_dict(features)
+    params = TrainParams.from_dict(shipped("train"), horizon)
+    btyd = use_btyd_features(shipped("train")["btyd_features"], tables.deals)
+    start = data_start(tables.deals, tables.activities)
+    cutoffs, why = auto_cutoffs(start, origin, horizon)
+    model_input = origin_model_input(
+        tables.customers,
+        tables.deals,
+        tables.activities,
+        [*cutoffs, origin],
+        feature_params.config,
+        params,
+        btyd,
+        tables.deal_history,
+    )
+    history = model_input[model_input["as_of"] < origin]
+    selection = evaluate_candidates(history, params).selection
+    at_origin = replay_at(model_input, origin, params)
+    rows = at_origin[["customer_id"]].assign(as_of=origin).merge(model_input, how="left")
+    methods = [c[2:] for c in at_origin.columns if c.startswith("p_")]
+    by_method = {m: metrics_of(at_origin, m) for m in methods}
+    baselines = [m for m in methods if m in BASELINES]
+    best = max(baselines, key=lambda m: by_method[m]["auc"])
+    champion = selection.champion
+    return {
+        "origin": origin.date().isoformat(),
+        "cutoffs": why,
+        "selection": selection.as_dict(),
+        "customers": len(at_origin),
+        "buy_rate": float(at_origin["won_any"].mean()),
+        "metrics": by_method,
+        "champion": champion,
+        "best_baseline_at_origin": best,
+        "champion_vs_best_baseline": {
+            **{m: by_method[champion][m] - by_method[best][m] for m in METRICS},
+            "intervals_positive_is_better": paired_intervals(at_origin, champion, best, draws)
+            if champion != best
+            else {},
+        },
+        "champion_tier_buyer_rates": buyer_rates(at_origin, champion, rows, horizon),
+    }
+
+
+def targets(results: list[dict]) -> dict:
+    """Issue 9's targets over the origins."""
+    champion = [r["metrics"][r["champion"]] for r in results]
+    best = [r["metrics"][r["best_baseline_at_origin"]] for r in results]
+    never_worse = all(
+        r["champion"] == r["best_baseline_at_origin"]
+        or all(
+            high >= 0
+            for _, high in r["champion_vs_best_baseline"]["intervals_positive_is_better"].values()
+        )
+        for r in results
+    )
+    rates = [r["champion_tier_buyer_rates"] for r in results]
+    return {
+        "never_significantly_worse_than_best_baseline": bool(never_worse),
+        "mean_auc_gain": float(
+            np.mean([c["auc"] - b["auc"] for c, b in zip(champion, best, strict=True)])
+        ),
+        "mean_gini_gain": float(
+            np.mean(
+                [
+                    c["normalized_gini"] - b["normalized_gini"]
+                    for c, b in zip(champion, best, strict=True)
+                ]
+            )
+        ),
+        "max_ece": float(max(c["ece"] for c in champion)),
+        "tiers_monotone": [bool(np.all(np.diff(r) < 0)) for r in rates],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", choices=sorted(DATASETS), default="cdnow")
+    parser.add_argument("--draws", type=int, default=200)
+    parser.add_argument("--origins", nargs="*", help="override the dataset's origins")
+    args = parser.parse_args()
+    horizon, origins = DATASETS[args.data]
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        tables = load(args.data, Path(folder))
+    for origin in args.origins or origins:
+        began = time.perf_counter()
+        result = replay(tables, pd.Timestamp(origin), horizon, args.draws)
+        results.append(result)
+        emit(
+            benchmark="quality",
+            data=args.data,
+            seconds=round(time.perf_counter() - began, 1),
+            **result,
+        )
+    emit(benchmark="quality_targets", data=args.data, horizon_days=horizon, **targets(results))
+
+
+if __name__ == "__main__":
+    main()
