@@ -43,6 +43,9 @@ bench: install
 	$(RUN) python benchmarks/features.py
 	$(RUN) python benchmarks/models.py
 	$(RUN) python benchmarks/score.py
+	$(RUN) python benchmarks/quality.py --data cdnow
+	$(RUN) python benchmarks/quality.py --data synthetic
+	$(RUN) python benchmarks/quality.py --data maven
 
 viz: install
 	$(RUN) kedro viz build

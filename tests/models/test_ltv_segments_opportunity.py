@@ -145,3 +145,16 @@ def test_historic_win_rate_counts_only_deals_closed_before_the_date():
     )
     assert historic_win_rate(deals, pd.Timestamp("2025-01-15")) == (1 + 1) / (2 + 2)
     assert historic_win_rate(deals, pd.Timestamp("2024-01-01")) == 0.5
+
+
+@pytest.mark.parametrize(("customers", "k"), [(1, 1), (2, 1), (3, 2), (5, 3)])
+def test_segments_fit_on_fewer_customers_than_the_configured_k(model_input, customers, k):
+    """Tiny exports do not crash in k-means: k is capped at one less than the customers."""
+    rows = model_input[model_input["as_of"] == model_input["as_of"].max()].head(customers)
+    model = SegmentModel(k_range=(3, 7)).fit(rows)
+    assert model.k_ == k and len(model.predict(rows)) == customers
+
+
+def test_no_cutoff_gives_no_open_deal_rows(crm, feature_table):
+    rows = opportunity_rows(crm[1], feature_table.head(0), HORIZON)
+    assert rows.empty and {"deal_id", "amount", "won_in_horizon"} <= set(rows.columns)

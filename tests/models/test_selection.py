@@ -136,3 +136,16 @@ def test_when_rfm_is_the_truth_the_champion_is_rfm_or_tied_with_it(model_input, 
     assert "RFM quintiles ranks as well as the model" in selection.reason or (
         selection.champion != "rfm"
     )
+
+
+def test_too_little_history_cross_validates_customers_and_says_so(model_input, train_params):
+    """Three monthly cutoffs and a 180-day horizon leave no replay origin: every customer at
+    the latest cutoff is predicted by candidates fitted without them."""
+    cutoffs = sorted(model_input["as_of"].unique())
+    short = model_input[model_input["as_of"].isin(cutoffs[:3])]
+    evaluation = evaluate_candidates(short, replace(train_params, bootstrap_draws=20))
+    assert evaluation.selection.evidence.startswith("customer cross-validation")
+    predictions = evaluation.predictions
+    assert (predictions["origin"] == cutoffs[2]).all() and predictions["customer_id"].is_unique
+    assert len(predictions) == (short["as_of"] == cutoffs[2]).sum()
+    assert {"p_model", "p_stacked", "p_rfm"} <= set(predictions.columns)

@@ -50,5 +50,6 @@ def test_train_registers_every_model_with_aliases(tracking):
     champion = load_registered("propensity")
     assert hasattr(champion, "calibrator_")
 
+
 # Too little data for a model (a baseline champion registered, scored and reported):
 # tests/pipelines/test_lifecycle.py

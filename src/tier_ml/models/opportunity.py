@@ -78,7 +78,7 @@ def opportunity_rows(
         open_deals_at(deals, t, horizon_days, config, deal_history)
         for t in sorted(features["as_of"].unique())
     ]
-    rows = pd.concat(frames, ignore_index=True)
+    rows = pd.concat(frames or [open_deals_at(deals.head(0), pd.NaT, horizon_days)])
     return rows.merge(
         features[["customer_id", "as_of", *history]], on=["customer_id", "as_of"], how="inner"
     )

@@ -80,6 +80,13 @@ def match_ids(
     return ids
 
 
+def feasible_k(k_range: tuple[int, int], n_customers: int) -> range:
+    """The configured k that the data allow: at most one segment per customer but one (so
+    silhouettes exist), and a single segment for one or two customers."""
+    high = min(k_range[1], max(1, n_customers - 1))
+    return range(min(k_range[0], high), high + 1)
+
+
 class SegmentModel(BaseEstimator):
     """k-means segments with stable ids and generated names."""
 
@@ -97,10 +104,13 @@ class SegmentModel(BaseEstimator):
         sample = rng.choice(len(scaled), size=min(self.sample_size, len(scaled)), replace=False)
         fits = {
             k: KMeans(k, n_init=10, random_state=self.seed).fit(scaled)
-            for k in range(self.k_range[0], self.k_range[1] + 1)
+            for k in feasible_k(self.k_range, len(scaled))
         }
         self.silhouettes_ = {
-            k: float(silhouette_score(scaled[sample], m.labels_[sample])) for k, m in fits.items()
+            k: float(silhouette_score(scaled[sample], m.labels_[sample]))
+            if 1 < k < len(sample)
+            else 0.0
+            for k, m in fits.items()
         }
         self.k_ = max(self.silhouettes_, key=self.silhouettes_.get)
         self.kmeans_ = fits[self.k_]

@@ -188,7 +188,8 @@ def cross_validated(model_input: pd.DataFrame, params: TrainParams) -> pd.DataFr
     """Too little history for a replay: each customer fold at the latest cutoff is predicted
     by candidates fitted on the other customers' rows. Not a test of time: said so in the log."""
     latest = model_input["as_of"].max()
-    folds = customer_folds(model_input["customer_id"], params.seed)
+    # another seed than the candidates' own early-stopping folds, which nest inside these
+    folds = customer_folds(model_input["customer_id"], params.seed + 1)
     frames = []
     for fold in np.unique(folds):
         train = model_input[folds != fold]

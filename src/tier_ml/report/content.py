@@ -75,6 +75,7 @@ WORDS = {
         "capture_10": "Top-10 % revenue capture",
         "delta": "Δ vs best baseline",
         "champion": "champion",
+        "best_baseline": "best baseline",
     },
     "zh": {
         "title": "客户分级",
@@ -124,7 +125,8 @@ WORDS = {
         "kept": "保留现有冠军模型",
         "tier_source": "由哪种方法决定分级",
         "evidence": "依据",
-        "equal_shares": "各方法按相同的客户比例分级（每种方法的 A 级客户数相同），因此各行可以直接比较。",
+        "equal_shares": "各方法按相同的客户比例分级（每种方法的 A 级客户数相同），"
+        "因此各行可以直接比较。",
         "scientists": "供数据科学家参考：各候选方法与最佳基线的比较",
         "gloss": "数值为各评估起点的平均值；Δ 为与最佳基线（{best}）之差，附按客户配对自助法得到的 "
         "95% 区间：区间整体高于 0 表示以 95% 的置信度更好，整体低于 0 表示更差。"
@@ -133,6 +135,7 @@ WORDS = {
         "capture_10": "前 10% 客户的收入占比",
         "delta": "与最佳基线之差",
         "champion": "冠军",
+        "best_baseline": "最佳基线",
     },
 }
 
@@ -154,9 +157,12 @@ def method_label(method: str, language: str) -> str:
     return METHOD_LABELS[language].get(method, method)
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _sentence(text: str) -> str:
-    text = text.strip().rstrip(".")
-    return text[:1].upper() + text[1:] + "."
+    return _capital(text.strip().rstrip(".")) + "."
 
 
 def champion_statement(
@@ -173,7 +179,9 @@ def champion_statement(
     cross_validated = "cross-validation" in selection.get("evidence", "")
     if language == "zh":
         if champion not in BASELINES:
-            text = f"分级使用{label}：它以 95% 的置信度优于{best_label}，且在任何主要指标上都不更差。"
+            text = (
+                f"分级使用{label}：它以 95% 的置信度优于{best_label}，且在任何主要指标上都不更差。"
+            )
         elif models_tried:
             text = f"在这段历史数据上，{best_label}的排序与模型一样好；分级使用{best_label}。"
         else:
@@ -211,7 +219,9 @@ def _signed(value: float, scale: float = 1.0, digits: int = 3) -> str:
     return "–" if pd.isna(value) else f"{scale * value:+.{digits}f}"
 
 
-def candidate_rows(candidates: pd.DataFrame | None, language: str) -> list[dict[str, Any]]:
+def candidate_rows(
+    candidates: pd.DataFrame | None, language: str, best_baseline: str | None = None
+) -> list[dict[str, Any]]:
     """`model_metrics` as shown: each candidate's mean AUC and top-10 % revenue capture, and
     its difference from the best baseline with the 95 % paired-bootstrap interval."""
     if candidates is None or candidates.empty:
@@ -227,9 +237,10 @@ def candidate_rows(candidates: pd.DataFrame | None, language: str) -> list[dict[
         rows.append(
             {
                 "method": r["method"],
-                "label": method_label(r["method"], language),
+                "label": _capital(method_label(r["method"], language)),
                 "champion": bool(r["champion"]),
                 "baseline": bool(r["baseline"]),
+                "best_baseline": r["method"] == best_baseline,
                 "auc": None if pd.isna(r["auc"]) else float(r["auc"]),
                 "capture": None
                 if pd.isna(r["top_decile_capture"])
@@ -237,7 +248,7 @@ def candidate_rows(candidates: pd.DataFrame | None, language: str) -> list[dict[
                 "auc_delta": f"{_signed(auc[0])} [{_signed(auc[1])}, {_signed(auc[2])}]",
                 "capture_delta": (
                     f"{_signed(capture[0], 100, 1)} [{_signed(capture[1], 100, 1)}, "
-                    f"{_signed(capture[2], 100, 1)}] pts"
+                    f"{_signed(capture[2], 100, 1)}]"
                 ),
             }
         )
@@ -350,7 +361,10 @@ def accuracy_rows(
     )
     rows = [
         {k: (None if pd.isna(v) else v) for k, v in r.items()}
-        | {"label": method_label(r["method"], language), "champion": r["method"] == champion}
+        | {
+            "label": _capital(method_label(r["method"], language)),
+            "champion": r["method"] == champion,
+        }
         for r in latest[
             [
                 "method",
@@ -398,9 +412,7 @@ def build_content(
         - moved["previous_tier"].astype("object").map(rank).astype(float)
     ).abs()
     moved = moved.assign(size=jump).sort_values(["size", "expected_value"], ascending=False)
-    accuracy, origin = accuracy_rows(
-        tier_table, champion["method"] if champion else None, language
-    )
+    accuracy, origin = accuracy_rows(tier_table, champion["method"] if champion else None, language)
     by_reason = (
         quarantine.groupby(["table", "reason"])
         .size()
@@ -435,6 +447,8 @@ def build_content(
         images=images,
         gate=gate,
         champion=champion,
-        candidates=candidate_rows(candidates, language),
+        candidates=candidate_rows(
+            candidates, language, selection["best_baseline"] if champion else None
+        ),
         best_baseline=best,
     )

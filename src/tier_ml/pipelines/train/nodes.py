@@ -1,4 +1,5 @@
-"""Train nodes: model input, fitting on a purged time split, evaluation, registration."""
+"""Train nodes: model input, candidates evaluated at rolling origins, the champion refitted
+on every labelled cutoff, its metrics and registration."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tier_ml.models.training import (
 from tier_ml.params import check_parameters
 from tier_ml.portable import TierScoringModel
 from tier_ml.report.plots import reliability_figure
+from tier_ml.scoring import with_owner
 from tier_ml.tiering import TierAssigner, TierPolicy
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ def _params(train: dict[str, Any], features: dict[str, Any]) -> TrainParams:
 
 def build_model_input(
     feature_table: pd.DataFrame,
+    customers: pd.DataFrame,
     deals: pd.DataFrame,
     deal_history: pd.DataFrame,
     features: dict[str, Any],
@@ -41,10 +44,10 @@ def build_model_input(
 ) -> pd.DataFrame:
     """Features plus other models' outputs, each at a cutoff from the past only:
     expected pipeline value (open-deal scoring), BG/NBD for transaction data, and the
-    baselines' scores for the stacked candidate."""
+    baselines' scores for the stacked candidate. The owner rides along for capacity tiers."""
     check_parameters(features, train)
     params = _params(train, features)
-    return with_model_outputs(
+    table = with_model_outputs(
         feature_table,
         deals,
         params.horizon_days,
@@ -54,6 +57,7 @@ def build_model_input(
         FeatureParams.from_dict(features).config,
         deal_history,
     )
+    return with_owner(table, customers)
 
 
 def fit_models(

@@ -12,6 +12,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 build_model_input,
                 inputs=[
                     "feature_table",
+                    "customers",
                     "deals",
                     "deal_history",
                     "params:features",
