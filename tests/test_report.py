@@ -146,10 +146,10 @@ CASES = [
     (  # a model was tried and did not beat the baseline
         "scorecard",
         ("rfm", "scorecard", "model"),
-        "on this history the weighted scorecard ranks as well as the model; tiers use the "
-        "weighted scorecard",
-        "On this history the weighted scorecard ranks as well as the model; tiers use the "
-        "weighted scorecard.",
+        "on this history the model ranks customers no better than the weighted scorecard; "
+        "tiers use the weighted scorecard",
+        "On this history the model ranks customers no better than the weighted scorecard; "
+        "tiers use the weighted scorecard.",
         "在这段历史数据上，加权评分卡的排序与模型一样好；分级使用加权评分卡。",
     ),
     (  # too little data for a model: baselines only

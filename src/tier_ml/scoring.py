@@ -24,6 +24,7 @@ from tier_ml.explain import (
 )
 from tier_ml.features.build import build_features
 from tier_ml.features.registry import FeatureConfig, FeatureSpec
+from tier_ml.io.registry import TAGS
 from tier_ml.models.baselines import (
     parse_scorecard,
     rfm_parts,
@@ -182,9 +183,13 @@ def _rules_values(
     return missing, missing, score
 
 
-def tier_source(propensity: Any) -> str:
-    """What set the tiers: "model", or the baseline that is champion ("rfm", "scorecard"...)."""
-    return propensity.method if isinstance(propensity, BaselineModel) else "model"
+def tier_source(models: Mapping[str, Any]) -> str:
+    """What set the tiers: the champion's method as registered ("model", "stacked", "rfm"...),
+    "model" for a model registered without that tag."""
+    propensity = models["propensity"]
+    if isinstance(propensity, BaselineModel):
+        return propensity.method
+    return models.get(TAGS, {}).get("champion_method", "model")
 
 
 def _baseline_scores(
@@ -250,7 +255,7 @@ def score_customers(
             "previous_tier": frame["previous_tier"],
             "cold_start": features[list(COLD_START_FEATURES)].eq(0).all(axis=1),
             "owner": frame["owner"],
-            "source": "rules" if rules_only else tier_source(models["propensity"]),
+            "source": "rules" if rules_only else tier_source(models),
         }
     )
     long.insert(1, "as_of", params.as_of)

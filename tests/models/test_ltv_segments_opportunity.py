@@ -12,6 +12,7 @@ from tests.models.conftest import HORIZON
 from tier_ml.models.candidates import fit_candidate
 from tier_ml.models.opportunity import (
     PIPELINE_FEATURE,
+    held_out_auc,
     historic_win_rate,
     open_deals_at,
     opportunity_matrix,
@@ -158,3 +159,13 @@ def test_segments_fit_on_fewer_customers_than_the_configured_k(model_input, cust
 def test_no_cutoff_gives_no_open_deal_rows(crm, feature_table):
     rows = opportunity_rows(crm[1], feature_table.head(0), HORIZON)
     assert rows.empty and {"deal_id", "amount", "won_in_horizon"} <= set(rows.columns)
+
+
+def test_opportunity_auc_is_measured_on_deals_the_model_never_saw(crm, feature_table):
+    rows = opportunity_rows(crm[1], feature_table, HORIZON)
+    check = held_out_auc(rows, HORIZON, seed=0)
+    latest = rows["as_of"].max()
+    assert check["as_of"] == latest.date().isoformat()
+    assert check["deals"] == int((rows["as_of"] == latest).sum())
+    assert 0.6 < check["auc"] < 1.0  # synthetic deals carry signal; a leak would near 1.0
+    assert held_out_auc(rows.head(0), HORIZON, seed=0) is None

@@ -73,7 +73,8 @@ def test_a_model_that_only_ties_with_rfm_leaves_rfm_champion_and_says_so():
     selection = choose_champion(_predictions(3000, 3, 0, model_noise=0.0), "test", 100)
     assert selection.champion == "rfm" and selection.baseline_is_champion
     assert selection.reason == (
-        "on this history RFM quintiles ranks as well as the model; tiers use RFM quintiles"
+        "on this history the model ranks customers no better than RFM quintiles; "
+        "tiers use RFM quintiles"
     )
     row = selection.table.set_index("method").loc["model"]
     assert row["auc_low"] <= 0 <= row["auc_high"]
@@ -133,7 +134,7 @@ def test_when_rfm_is_the_truth_the_champion_is_rfm_or_tied_with_it(model_input, 
     assert selection.best_baseline == "rfm"
     if selection.champion != "rfm":  # only a candidate statistically tied with RFM on AUC
         assert table.loc[selection.champion, "auc_low"] <= 0
-    assert "RFM quintiles ranks as well as the model" in selection.reason or (
+    assert "no better than RFM quintiles; tiers use RFM quintiles" in selection.reason or (
         selection.champion != "rfm"
     )
 

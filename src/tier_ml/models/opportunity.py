@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 from tier_ml.features.build import DEFAULT_CONFIG
 from tier_ml.features.deal_state import deals_at
@@ -138,6 +139,24 @@ def model_for(
     label windows closed by then."""
     seen = rows[rows["as_of"] + pd.Timedelta(days=horizon_days) <= as_of]
     return fit_opportunity_model(seen, seed) if seen["as_of"].nunique() >= 2 else None
+
+
+def held_out_auc(rows: pd.DataFrame, horizon_days: int, seed: int) -> dict | None:
+    """How well open deals are scored: AUC on the deals open at the latest cutoff, by a
+    model fitted only on label windows closed by then (None where none can be fitted)."""
+    if rows.empty:
+        return None
+    latest = rows["as_of"].max()
+    model = model_for(rows, latest, horizon_days, seed)
+    held = rows[rows["as_of"] == latest]
+    if model is None or held["won_in_horizon"].nunique() < 2:
+        return None
+    p_win = model.predict(opportunity_matrix(held))
+    return {
+        "as_of": pd.Timestamp(latest).date().isoformat(),
+        "deals": len(held),
+        "auc": float(roc_auc_score(held["won_in_horizon"], p_win)),
+    }
 
 
 def add_pipeline_value(

@@ -176,7 +176,7 @@ def choose_champion(
             reason = f"{LABELS[m]} beats {LABELS[best]} with 95 % confidence and is worse on none"
         elif champion == best:
             reason = (
-                f"on this history {LABELS[best]} ranks as well as the model; "
+                f"on this history the model ranks customers no better than {LABELS[best]}; "
                 f"tiers use {LABELS[best]}"
             )
     rows = []

@@ -61,13 +61,13 @@ def overall_metrics(tiers: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarise_backtest(
-    tiers: pd.DataFrame,
+    tiers: pd.DataFrame, champion_selection: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Tier accuracy, overall metrics with the monotonicity flag, migration and dwell."""
+    """Tier accuracy, overall metrics with the monotonicity flag, and the champion's tier
+    migration and dwell."""
     table = tier_table(tiers)
     overall = overall_metrics(tiers).merge(monotone_tiers(table), on=["origin", "method"])
-    model = tiers[tiers["method"] == "model"]
-    source = model if len(model) else tiers[tiers["method"] == "scorecard"]
+    source = tiers[tiers["method"] == champion_selection["champion"]]
     migration = migration_matrix(source[["customer_id", "origin", "tier"]])
     dwell = dwell_times(source[["customer_id", "origin", "tier"]])
     mean = overall.groupby("method")[["auc", "normalized_gini", "monotone"]].mean()
@@ -80,8 +80,11 @@ def summarise_backtest(
     return table, overall, migration, dwell, metrics
 
 
-def backtest_figures(table: pd.DataFrame, migration: pd.DataFrame) -> tuple[Figure, Figure, Figure]:
-    method = "model" if (table["method"] == "model").any() else "scorecard"
+def backtest_figures(
+    table: pd.DataFrame, migration: pd.DataFrame, champion_selection: dict[str, Any]
+) -> tuple[Figure, Figure, Figure]:
+    """Lift and calibration by tier of the champion, and its tier migration."""
+    method = champion_selection["champion"]
     return (
         lift_figure(table, method),
         calibration_by_tier_figure(table, method),

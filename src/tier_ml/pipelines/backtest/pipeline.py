@@ -22,7 +22,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 summarise_backtest,
-                inputs="backtest_tiers",
+                inputs=["backtest_tiers", "champion_selection"],
                 outputs=[
                     "backtest_tier_table",
                     "backtest_overall",
@@ -34,7 +34,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 backtest_figures,
-                inputs=["backtest_tier_table", "tier_migration"],
+                inputs=["backtest_tier_table", "tier_migration", "champion_selection"],
                 outputs=["backtest_lift_plot", "backtest_calibration_plot", "tier_migration_plot"],
                 name="backtest_figures",
             ),

@@ -14,7 +14,12 @@ from tier_ml.evaluation import reliability_table
 from tier_ml.features.config import FeatureParams
 from tier_ml.io.registry import FittedModel, ModelToLog
 from tier_ml.models.inputs import use_btyd_features, with_model_outputs
-from tier_ml.models.opportunity import fit_opportunity_model, opportunity_matrix, opportunity_rows
+from tier_ml.models.opportunity import (
+    fit_opportunity_model,
+    held_out_auc,
+    opportunity_matrix,
+    opportunity_rows,
+)
 from tier_ml.models.training import (
     TrainedModels,
     TrainParams,
@@ -81,16 +86,23 @@ def fit_models(
         selection.evidence,
         selection.table.drop(columns=["label"]).round(4).to_string(index=False),
     )
-    opportunity = fit_opportunity_model(
-        opportunity_rows(
-            deals,
-            feature_table,
-            params.horizon_days,
-            FeatureParams.from_dict(features).config,
-            deal_history,
-        ),
-        params.seed,
+    deal_rows = opportunity_rows(
+        deals,
+        feature_table,
+        params.horizon_days,
+        FeatureParams.from_dict(features).config,
+        deal_history,
     )
+    opportunity = fit_opportunity_model(deal_rows, params.seed)
+    opportunity_check = held_out_auc(deal_rows, params.horizon_days, params.seed)
+    if opportunity_check:
+        logger.info(
+            "Opportunity model: AUC %.3f on the %d deals open at %s (fitted only on label "
+            "windows closed by then)",
+            opportunity_check["auc"],
+            opportunity_check["deals"],
+            opportunity_check["as_of"],
+        )
     models = refit_champion(
         model_input, selection, params, champion_models.get("segments"), opportunity
     )
@@ -101,6 +113,7 @@ def fit_models(
         "cutoffs": [t.date().isoformat() for t in models.cutoffs],
         "trained_through": models.trained_through.date().isoformat(),
         "minimum_data": models.check.as_dict(),
+        "opportunity_held_out": opportunity_check,
         "rules_only": models.rules_only,
         "segments": {str(k): v for k, v in models.segments.names_.items()},
         "features": models.features,
