@@ -148,15 +148,32 @@ def _rules_reasons(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rules only: each scorecard dimension's weighted score, above or below its average,
     said through its most telling feature."""
-    dims = parse_scorecard(params.scorecard)
-    parts = scorecard_dimensions(features, dims)
-    weighted = parts * pd.Series({k: d.weight for k, d in dims.items()})
-    centred = weighted - weighted.mean()
-    lead = {k: next(iter(d.features)) for k, d in dims.items()}
-    renamed = centred.rename(columns=lead)
-    values = features[list(lead.values())]
-    reasons = reason_codes(renamed, values, registry, params.n_reasons, params.n_risks)
-    long = top_contributions(renamed, values, features["customer_id"], params.top_contributions)
+    weighted = scorecard_parts(features, params.scorecard)
+    return _part_reasons(weighted - weighted.mean(), features, params, registry)
+
+
+def scorecard_parts(features: pd.DataFrame, scorecard: Mapping[str, Any]) -> pd.DataFrame:
+    """The scorecard's weighted dimensions (they add up to its score), each under its most
+    telling feature."""
+    dims = parse_scorecard(scorecard)
+    weighted = scorecard_dimensions(features, dims) * pd.Series(
+        {k: d.weight for k, d in dims.items()}
+    )
+    return weighted.rename(columns={k: next(iter(d.features)) for k, d in dims.items()})
+
+
+def _part_reasons(
+    contributions: pd.DataFrame,
+    features: pd.DataFrame,
+    params: ScoringParams,
+    registry: Mapping[str, FeatureSpec],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reason sentences and the long table from contributions named by features."""
+    values = features[list(contributions.columns)]
+    reasons = reason_codes(contributions, values, registry, params.n_reasons, params.n_risks)
+    long = top_contributions(
+        contributions, values, features["customer_id"], params.top_contributions
+    )
     return reasons, long
 
 
@@ -198,19 +215,30 @@ def _baseline_scores(
     params: ScoringParams,
     registry: Mapping[str, FeatureSpec],
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame]:
-    """A baseline is champion: its mapped P(win) and revenue; reasons from its own parts
-    (the scorecard's dimensions, or recency, frequency and spend) against their average."""
+    """A baseline is champion: its mapped P(win) and revenue. Each reason is one part of its
+    score (recency, frequency and spend for RFM; a dimension of the scorecard; the score
+    itself otherwise) in win-probability points: P(win) now against P(win) with that part at
+    the population's average."""
     baseline = models["propensity"]
     rows = features[baseline.features_]
-    if baseline.method == "scorecard":
-        reasons, long = _rules_reasons(features, params, registry)
-    else:
+    if baseline.method == "rfm":
         parts = rfm_parts(features)
-        centred = parts - parts.mean()
-        values = features[list(parts.columns)]
-        reasons = reason_codes(centred, values, registry, params.n_reasons, params.n_risks)
-        long = top_contributions(centred, values, features["customer_id"], params.top_contributions)
-    return baseline.predict(rows), models["ltv"].predict(rows), reasons, long
+    elif baseline.method == "scorecard":
+        parts = scorecard_parts(features, params.scorecard)
+    else:
+        parts = rows[baseline.features_[:1]]
+    score = baseline.score(rows)
+    p_win = baseline.predict(rows)
+    probability = baseline.mapper_.probability
+    contributions = pd.DataFrame(
+        {
+            c: p_win - probability(score - parts[c].to_numpy() + parts[c].mean())
+            for c in parts.columns
+        },
+        index=features.index,
+    )
+    reasons, long = _part_reasons(contributions, features, params, registry)
+    return p_win, models["ltv"].predict(rows), reasons, long
 
 
 def score_customers(

@@ -169,3 +169,29 @@ def test_opportunity_auc_is_measured_on_deals_the_model_never_saw(crm, feature_t
     assert check["deals"] == int((rows["as_of"] == latest).sum())
     assert 0.6 < check["auc"] < 1.0  # synthetic deals carry signal; a leak would near 1.0
     assert held_out_auc(rows.head(0), HORIZON, seed=0) is None
+
+
+def test_a_baseline_scores_a_customer_the_same_in_any_batch(candidates):
+    """Baselines read the population's scores, not ranks within the rows they are handed
+    (a Spark partition, a batch): split the rows and nothing changes."""
+    fitted, test = candidates
+    for method in ("rfm", "scorecard", "last_period_revenue"):
+        whole = np.column_stack(fitted[method].predict(test))
+        parts = np.vstack(
+            [
+                np.column_stack(fitted[method].predict(test.iloc[start : start + 97]))
+                for start in range(0, len(test), 97)
+            ]
+        )
+        np.testing.assert_array_equal(whole, parts, err_msg=method)
+
+
+def test_last_period_revenue_is_scaled_from_its_window_to_the_horizon():
+    from tier_ml.models.candidates import BaselineModel
+
+    rows = pd.DataFrame({"won_revenue_90d": [0.0, 90.0, 180.0], "won_revenue_365d": [1.0] * 3})
+    model = BaselineModel("last_period_revenue", horizon_days=120).fit(
+        rows, pd.Series([False, True, True]), pd.Series([0.0, 100.0, 300.0])
+    )
+    assert model.features_ == ["won_revenue_90d"]
+    np.testing.assert_allclose(model.expected_value(rows), [0.0, 120.0, 240.0])

@@ -91,8 +91,11 @@ def deployed(slices):
     folds = customer_folds(rows["customer_id"], seed=3)
     calibration = latest_cutoff_rows(rows["as_of"])
     model = PropensityModel({"n_estimators": 150}, seed=5)
-    return rows, folds, calibration, model.fit_deployed(
-        rows[features], rows["won_any"], folds, calibration
+    return (
+        rows,
+        folds,
+        calibration,
+        model.fit_deployed(rows[features], rows["won_any"], folds, calibration),
     )
 
 

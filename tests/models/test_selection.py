@@ -150,3 +150,64 @@ def test_too_little_history_cross_validates_customers_and_says_so(model_input, t
     assert (predictions["origin"] == cutoffs[2]).all() and predictions["customer_id"].is_unique
     assert len(predictions) == (short["as_of"] == cutoffs[2]).sum()
     assert {"p_model", "p_stacked", "p_rfm"} <= set(predictions.columns)
+
+
+def test_a_model_missing_at_one_origin_is_not_compared_on_the_others():
+    """Compared only where every method predicted: a model that failed the minimum data
+    check at one origin cannot win on the origins where it happened to be fitted."""
+    predictions = _predictions(2000, 2, 0, model_noise=0.2)
+    first = predictions["origin"] == predictions["origin"].min()
+    predictions.loc[first, ["p_model", "value_model"]] = np.nan
+    selection = choose_champion(predictions, "test", 50)
+    assert selection.champion == "rfm" and "model" not in set(selection.table["method"])
+
+
+def test_the_reference_baseline_is_not_beaten_by_another_baseline():
+    """RFM and the scorecard tie on AUC, but the scorecard captures far more revenue: RFM,
+    though higher on AUC, is not the best baseline."""
+    predictions = _predictions(3000, 2, 1, model_noise=0.0)
+    predictions["p_scorecard"] = predictions["p_rfm"] - 1e-9
+    truth_order = predictions["won_revenue"] + predictions["value_rfm"] * 1e-6
+    predictions["value_scorecard"] = truth_order
+    predictions["value_model"] = predictions["value_rfm"]
+    selection = choose_champion(predictions, "test", 60)
+    assert selection.best_baseline == "scorecard" == selection.champion
+
+
+def test_origins_that_repeat_the_same_customers_add_no_confidence():
+    """The bootstrap resamples customers once per draw for all origins: the same outcomes
+    seen three times give the interval of seeing them once."""
+    once = _predictions(1500, 1, 2, model_noise=0.5)
+    thrice = pd.concat(
+        [once.assign(origin=once["origin"] + pd.DateOffset(months=k)) for k in range(3)]
+    )
+    width = {
+        name: np.subtract(
+            *choose_champion(frame, "test", 100, seed=3)
+            .table.set_index("method")
+            .loc["model", ["auc_high", "auc_low"]]
+        )
+        for name, frame in (("once", once), ("thrice", thrice))
+    }
+    assert width["thrice"] == pytest.approx(width["once"], rel=0.2)
+
+
+def test_promotion_is_refused_without_finite_metrics():
+    from tier_ml.pipelines.backtest.nodes import promotion_gate
+
+    versions = {"propensity": 3, "ltv": 3}
+    unsound = {"champion": "rfm", "sound": False, "reason": "no finite metrics"}
+    decision, _, metrics = promotion_gate(versions, unsound)
+    assert not decision["promote"] and metrics["gate.promote"]["value"] == 0.0
+    sound = {"champion": "rfm", "sound": True, "reason": "r", "evidence": "e"}
+    assert promotion_gate(versions, sound)[0]["promote"]
+    assert not promotion_gate({"propensity": None}, sound)[0]["promote"]
+
+
+def test_scoring_far_past_the_data_end_is_refused():
+    from tier_ml.pipelines.score.nodes import StaleData, check_fresh
+
+    end = pd.Timestamp("2025-12-31")
+    check_fresh(pd.Timestamp("2026-01-07"), end, 7)
+    with pytest.raises(StaleData, match="2026-01-08 is 8 days after the data's end 2025-12-31"):
+        check_fresh(pd.Timestamp("2026-01-08"), end, 7)

@@ -155,7 +155,8 @@ def test_rules_only_refuses_a_policy_that_needs_money_without_a_mapper():
 
 
 def test_a_score_mapper_turns_the_rules_score_into_probability_and_money():
-    # fitted so that scores from 0.5 are worth 1,000, and scores below 0.4 nothing
+    # fitted so that scores from 0.45 are worth 1,000 (at least: ties break by the score)
+    # and scores below it nothing
     grid = np.linspace(0, 1, 101)
     mapper = ScoreMapper().fit(grid, grid >= 0.45, 1_000.0 * (grid >= 0.45))
     policy = TierPolicy(kind="threshold", thresholds={"A": 1_000.0, "B": 100.0, "C": 1.0})
@@ -168,9 +169,9 @@ def test_a_score_mapper_turns_the_rules_score_into_probability_and_money():
     )
     assert scores["tier"].to_dict() == {
         "c00": "D",
-        "c01": "B",
+        "c01": "A",
         "c02": "D",
-        "c03": "B",
+        "c03": "A",
         "c04": "D",
         "c05": "A",
         "c06": "D",

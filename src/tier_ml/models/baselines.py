@@ -3,8 +3,8 @@ last-period revenue and (for transaction data) BG/NBD + Gamma-Gamma.
 
 A baseline produces a score per customer and cutoff. To compare it on probability metrics
 (Brier, ECE) and revenue metrics (MAE) as well as on rankings, `ScoreMapper` maps scores to a
-probability (isotonic: monotone, so the baseline's ranking is kept) and to expected revenue
-(mean revenue per score decile), fitted on labelled cutoffs.
+probability and to expected revenue (both isotonic: monotone, so the baseline's ranking is
+kept), fitted on labelled cutoffs.
 """
 
 from __future__ import annotations
@@ -116,8 +116,8 @@ def last_period_revenue(features: pd.DataFrame, horizon_days: int) -> pd.Series:
 
 
 class ScoreMapper:
-    """Maps a baseline score to a probability (isotonic) and to expected revenue (decile
-    means). A missing score counts as the lowest."""
+    """Maps a baseline score to a probability and to expected revenue, both by isotonic
+    regression, so the baseline's own ranking is kept. A missing score counts as the lowest."""
 
     def fit(self, score: np.ndarray, won: np.ndarray, revenue: np.ndarray) -> ScoreMapper:
         score = np.asarray(score, dtype=float)
@@ -128,10 +128,9 @@ class ScoreMapper:
         self.isotonic_ = IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4).fit(
             score, won
         )
-        self.edges_ = np.unique(np.quantile(score, np.linspace(0, 1, 11)[1:-1]))
-        bins = np.digitize(score, self.edges_)
-        means = pd.Series(np.asarray(revenue, dtype=float)).groupby(bins).mean()
-        self.bin_revenue_ = means.reindex(range(len(self.edges_) + 1)).ffill().bfill().to_numpy()
+        self.revenue_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0).fit(
+            score, np.asarray(revenue, dtype=float)
+        )
         return self
 
     def _filled(self, score: np.ndarray) -> np.ndarray:
@@ -142,4 +141,7 @@ class ScoreMapper:
         return self.isotonic_.predict(self._filled(score))
 
     def revenue(self, score: np.ndarray) -> np.ndarray:
-        return self.bin_revenue_[np.digitize(self._filled(score), self.edges_)]
+        """Expected revenue, monotone in the score; where the fit pools several scores into
+        one level, the raw score still breaks the tie (by a billionth: no visible money)."""
+        filled = self._filled(score)
+        return self.revenue_.predict(filled) + 1e-9 * filled

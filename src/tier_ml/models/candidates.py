@@ -21,10 +21,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from tier_ml.features.build import LABEL_COLUMNS
 from tier_ml.models.baselines import (
     ScoreMapper,
-    last_period_revenue,
+    last_period_column,
     parse_scorecard,
     rfm_score,
     scorecard_score,
@@ -78,35 +77,37 @@ def latest_cutoff_rows(as_of: pd.Series, share: float = 0.25) -> np.ndarray:
     return as_of.isin(keep).to_numpy()
 
 
-def baseline_score(
-    method: str, rows: pd.DataFrame, scorecard: Mapping[str, Any], horizon_days: int
-) -> np.ndarray:
-    """A baseline's raw score: higher means more likely to buy."""
-    if method == "rfm":
-        return rfm_score(rows).to_numpy(float)
-    if method == "scorecard":
-        return scorecard_score(rows, parse_scorecard(scorecard)).to_numpy(float)
+def baseline_inputs(method: str, columns: list[str], horizon_days: int) -> list[str]:
+    """The columns a baseline reads. RFM and the scorecard rank within the population scored,
+    so they read their scores as computed over it (`with_stack_scores`): a model given a
+    batch of rows (a Spark partition) scores each row as it would in the whole population."""
+    if method in ("rfm", "scorecard"):
+        return [f"{method}_score"]
     if method == "last_period_revenue":
-        return last_period_revenue(rows, horizon_days).to_numpy(float)
+        return [last_period_column(columns, horizon_days)]
     if method == "bgnbd":
-        return rows["bgnbd_expected_purchases"].to_numpy(float)
+        return ["bgnbd_expected_purchases", "bgnbd_expected_revenue"]
     raise ValueError(f"unknown baseline {method!r}; expected one of {BASELINES}")
+
+
+def window_days(column: str) -> int:
+    return int(column.rsplit("_", 1)[-1].removesuffix("d"))
 
 
 class BaselineModel(BaseEstimator):
     """A baseline as a deployable model: its score mapped to P(win) and expected revenue by a
     `ScoreMapper` fitted on labelled cutoffs. Revenue baselines keep their own forecast."""
 
-    def __init__(self, method: str, scorecard: Mapping[str, Any] | None = None, horizon_days=180):
+    def __init__(self, method: str, horizon_days: int = 180):
         self.method = method
-        self.scorecard = scorecard
         self.horizon_days = horizon_days
 
     def score(self, rows: pd.DataFrame) -> np.ndarray:
-        return baseline_score(self.method, rows, self.scorecard or {}, self.horizon_days)
+        """The raw score, higher is better: its first input column."""
+        return rows[self.features_[0]].to_numpy(float)
 
     def fit(self, rows: pd.DataFrame, won: pd.Series, revenue: pd.Series) -> BaselineModel:
-        self.features_ = [c for c in rows.columns if c not in LABEL_COLUMNS]
+        self.features_ = baseline_inputs(self.method, list(rows.columns), self.horizon_days)
         self.mapper_ = ScoreMapper().fit(self.score(rows), won, revenue)
         return self
 
@@ -115,10 +116,14 @@ class BaselineModel(BaseEstimator):
         return self.mapper_.probability(self.score(rows))
 
     def expected_value(self, rows: pd.DataFrame) -> np.ndarray:
+        """Revenue in the horizon: BG/NBD's own forecast, last-period revenue scaled from its
+        window to the horizon, or the score's mapped revenue."""
         if self.method == "bgnbd":
             return rows["bgnbd_expected_revenue"].to_numpy(float)
         score = self.score(rows)
-        return score if self.method == "last_period_revenue" else self.mapper_.revenue(score)
+        if self.method == "last_period_revenue":
+            return score * self.horizon_days / window_days(self.features_[0])
+        return self.mapper_.revenue(score)
 
 
 class BaselineRevenue(BaseEstimator):
@@ -197,7 +202,7 @@ def fit_model_candidate(rows: pd.DataFrame, method: str, params: CandidateParams
 
 
 def fit_baseline_candidate(rows: pd.DataFrame, method: str, params: CandidateParams) -> Candidate:
-    baseline = BaselineModel(method, dict(params.scorecard), params.horizon_days).fit(
+    baseline = BaselineModel(method, params.horizon_days).fit(
         rows, rows["won_any"], rows["won_revenue"]
     )
     return Candidate(method, baseline, BaselineRevenue(baseline))

@@ -103,7 +103,8 @@ class PropensityModel(BaseEstimator):
         """The deployment fit on every labelled cutoff: the tree count is found by early
         stopping on customer fold 0, the booster is refitted on all rows with that count, and
         the calibrator is fitted on out-of-fold scores of `calibration_rows` (the latest
-        cutoffs), so calibration never sees the rows that stopped the trees or its own fit."""
+        cutoffs) outside fold 0, so calibration sees neither the rows that stopped the trees
+        nor rows a scoring model was fitted on."""
         y = np.asarray(y, dtype=int)
         folds = np.asarray(folds)
         self.features_ = list(X.columns)
@@ -128,7 +129,8 @@ class PropensityModel(BaseEstimator):
             held = folds == fold
             fitted = lgb.LGBMClassifier(**fixed).fit(matrix[~held], y[~held])
             out_of_fold[held] = fitted.predict(matrix[held], raw_score=True)
-        rows = np.asarray(calibration_rows, dtype=bool)
+        # fold 0 chose the tree count: its out-of-fold scores are the probe's, so leave it out
+        rows = np.asarray(calibration_rows, dtype=bool) & ~stop
         self.calibrator_ = self._fit_calibrator(out_of_fold[rows], y[rows])
         return self
 

@@ -4,11 +4,13 @@ Every candidate predicted the same customers at the same origins, so candidates 
 pairwise: each bootstrap draw resamples customers within every origin (the same draw for all
 candidates), computes each metric per origin and averages over origins. The rule:
 
-1. the reference is the best baseline (highest mean AUC over the origins; the simpler on a tie);
-2. a model candidate replaces the current choice only if, on the primary metrics (AUC and the
-   revenue captured by the top 10 % of customers), its interval against the current choice
-   lies above zero for at least one metric, and against *every* baseline it lies below zero
-   for none. So the champion is never significantly worse than the best baseline.
+1. the reference is the best baseline: among the baselines no other baseline beats with 95 %
+   confidence on a primary metric (AUC, and the revenue captured by the top 10 % of
+   customers), the highest mean AUC (the simpler on a tie);
+2. a model candidate replaces the current choice only if its interval against the current
+   choice lies above zero for at least one primary metric and below zero for none, and
+   against *every* baseline below zero for none. So the champion is never significantly
+   worse than any baseline on the primary metrics.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def top_capture(revenue: np.ndarray, value: np.ndarray, share: float = TOP_SHARE
     that many customers for every method, ties broken by row order (customer id)."""
     revenue = np.asarray(revenue, dtype=float)
     total = revenue.sum()
-    if total <= 0:
+    if total <= 0 or not np.isfinite(np.asarray(value, dtype=float)).all():
         return float("nan")
     n_top = max(1, int(round(share * len(revenue))))
     order = np.lexsort((np.arange(len(value)), -np.nan_to_num(value, nan=-np.inf)))
@@ -56,30 +58,45 @@ def primary_metrics(won: np.ndarray, revenue: np.ndarray, p: np.ndarray, v: np.n
 
 
 def methods_of(predictions: pd.DataFrame) -> list[str]:
+    """Methods with a finite prediction for every row: a method missing at some origin (a
+    model that did not pass the minimum data check there) is not compared at all, so every
+    comparison is on the same customers and origins."""
     present = {c[2:] for c in predictions.columns if c.startswith("p_")}
-    return [m for m in CANDIDATES if m in present]
+    return [
+        m
+        for m in CANDIDATES
+        if m in present
+        and np.isfinite(predictions[f"p_{m}"].to_numpy(float)).all()
+        and np.isfinite(predictions[f"value_{m}"].to_numpy(float)).all()
+    ]
 
 
 def bootstrap_primary(
     predictions: pd.DataFrame, methods: Sequence[str], draws: int, seed: int
 ) -> dict[str, np.ndarray]:
-    """Per method, `draws` x len(PRIMARY) metrics averaged over origins (NaN-aware), each
-    draw resampling customers within every origin, the same resample for every method."""
+    """Per method, `draws` x len(PRIMARY) metrics averaged over origins. Each draw resamples
+    customers once and uses that same sample at every origin (a customer recurs across
+    origins, so origins are not independent) and for every method (paired)."""
     rng = np.random.default_rng(seed)
-    out = {m: np.zeros((draws, len(PRIMARY))) for m in methods}
-    counts = {m: np.zeros((draws, len(PRIMARY))) for m in methods}
-    for _, group in predictions.groupby("origin", sort=True):
-        won = group["won_any"].to_numpy(bool)
-        revenue = group["won_revenue"].to_numpy(float)
-        columns = {m: (group[f"p_{m}"].to_numpy(), group[f"value_{m}"].to_numpy()) for m in methods}
-        for b in range(draws):
-            pick = np.sort(rng.integers(0, len(group), len(group)))
-            for m, (p, v) in columns.items():
-                values = np.array(primary_metrics(won[pick], revenue[pick], p[pick], v[pick]))
-                ok = ~np.isnan(values)
-                out[m][b, ok] += values[ok]
-                counts[m][b, ok] += 1
-    return {m: np.where(counts[m] > 0, out[m] / np.maximum(counts[m], 1), np.nan) for m in methods}
+    universe = pd.Index(predictions["customer_id"].unique())
+    groups = [group for _, group in predictions.groupby("origin", sort=True)]
+    positions = [pd.Index(g["customer_id"]).get_indexer(universe) for g in groups]
+    out = {m: np.full((draws, len(PRIMARY)), np.nan) for m in methods}
+    for b in range(draws):
+        ids = rng.integers(0, len(universe), len(universe))
+        per_origin = {m: [] for m in methods}
+        for group, where in zip(groups, positions, strict=True):
+            pick = np.sort(where[ids][where[ids] >= 0])
+            won = group["won_any"].to_numpy(bool)[pick]
+            revenue = group["won_revenue"].to_numpy(float)[pick]
+            for m in methods:
+                p = group[f"p_{m}"].to_numpy(float)[pick]
+                v = group[f"value_{m}"].to_numpy(float)[pick]
+                per_origin[m].append(primary_metrics(won, revenue, p, v))
+        for m in methods:
+            with np.errstate(all="ignore"):
+                out[m][b] = np.nanmean(np.array(per_origin[m], dtype=float), axis=0)
+    return out
 
 
 def origin_table(predictions: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
@@ -121,6 +138,7 @@ class Selection:
     table: pd.DataFrame
     evidence: str
     origins: list[str] = field(default_factory=list)
+    sound: bool = True  # the champion's primary metrics are finite: fit to promote
 
     @property
     def baseline_is_champion(self) -> bool:
@@ -135,6 +153,7 @@ class Selection:
             "reason": self.reason,
             "evidence": self.evidence,
             "origins": self.origins,
+            "sound": self.sound,
         }
 
 
@@ -153,6 +172,25 @@ def _verdict(diff: np.ndarray) -> str:
     return "better" if low > 0 else "worse" if high < 0 else "tied"
 
 
+def reference_baseline(
+    baselines: list[str], means: pd.DataFrame, boot: dict[str, np.ndarray]
+) -> str:
+    """The best baseline: among those no other baseline beats with confidence on AUC or on
+    revenue capture, the highest mean AUC (the simpler on a tie)."""
+    undominated = [
+        b
+        for b in baselines
+        if not any(
+            _verdict(boot[b][:, i] - boot[o][:, i]) == "worse"
+            for o in baselines
+            if o != b
+            for i in range(len(PRIMARY))
+        )
+    ]
+    pool = undominated or baselines
+    return max(pool, key=lambda m: np.nan_to_num(means.loc[m, "auc"], nan=-1.0))
+
+
 def choose_champion(
     predictions: pd.DataFrame, evidence: str, draws: int = 200, seed: int = 0
 ) -> Selection:
@@ -162,11 +200,14 @@ def choose_champion(
     means = per_origin.groupby("method").mean(numeric_only=True).reindex(methods)
     boot = bootstrap_primary(predictions, methods, draws, seed)
     baselines = [m for m in methods if m in BASELINES]
-    best = max(baselines, key=lambda m: np.nan_to_num(means.loc[m, "auc"], nan=-1.0))
-    champion, reason = best, f"{LABELS[best]} is the best baseline on AUC"
+    best = reference_baseline(baselines, means, boot)
+    champion = best
+    reason = f"{LABELS[best]} is the best baseline on AUC and revenue capture"
     for m in (m for m in methods if m not in BASELINES):
-        against_current = [_verdict(boot[m][:, i] - boot[champion][:, i]) for i in range(2)]
-        never_worse = all(
+        against_current = [
+            _verdict(boot[m][:, i] - boot[champion][:, i]) for i in range(len(PRIMARY))
+        ]
+        never_worse = "worse" not in against_current and all(
             _verdict(boot[m][:, i] - boot[b][:, i]) != "worse"
             for b in baselines
             for i in range(len(PRIMARY))
@@ -191,4 +232,7 @@ def choose_champion(
         row["champion"] = m == champion
         rows.append(row)
     origins = sorted({pd.Timestamp(o).date().isoformat() for o in predictions["origin"]})
-    return Selection(champion, best, reason, pd.DataFrame(rows), evidence, origins)
+    sound = bool(np.isfinite(means.loc[champion, list(PRIMARY)].to_numpy(float)).all())
+    if not sound:
+        reason = "no candidate has finite AUC and revenue capture at the evaluation origins"
+    return Selection(champion, best, reason, pd.DataFrame(rows), evidence, origins, sound)

@@ -25,8 +25,8 @@ from tier_ml.models.candidates import (
     candidate_predictions,
     customer_folds,
     fit_candidate,
-    model_features,
 )
+from tier_ml.models.matrix import model_columns
 from tier_ml.models.segments import SegmentModel
 from tier_ml.models.selection import Selection, choose_champion
 
@@ -242,7 +242,8 @@ class TrainedModels:
 
     @property
     def features(self) -> list[str]:
-        return list(self.champion.propensity.features_)
+        """The columns the registered models read (the champion's, segments', tiers')."""
+        return list(self.example.columns)
 
     @property
     def rules_only(self) -> bool:
@@ -268,11 +269,8 @@ def refit_champion(
     champion = fit_candidate(model_input, method, params.candidates)
     latest = model_input[model_input["as_of"] == cutoffs[-1]]
     segments = SegmentModel(params.segment_k_range, seed=params.seed).fit(latest, previous_segments)
-    features = (
-        model_features(model_input, method, params.exclude_features)
-        if method in MODELS
-        else champion.propensity.features_
-    )
+    # every registered model (segments, the scoring pyfunc) reads from the same example rows
+    features = model_columns(model_input, params.exclude_features)
     return TrainedModels(
         check=check,
         champion=champion,

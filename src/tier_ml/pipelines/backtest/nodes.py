@@ -101,8 +101,12 @@ def promotion_gate(
     the replays at rolling origins are that comparison."""
     if not any(candidate_versions.values()):
         decision = {"promote": False, "reason": "no candidate registered"}
-    elif not champion_selection.get("champion"):
-        decision = {"promote": False, "reason": "no champion chosen"}
+    elif not champion_selection.get("champion") or not champion_selection.get("sound"):
+        decision = {
+            "promote": False,
+            "reason": "no champion with finite metrics: "
+            + champion_selection.get("reason", "no selection"),
+        }
     else:
         decision = {
             "promote": True,

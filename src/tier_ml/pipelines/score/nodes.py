@@ -68,6 +68,22 @@ def check_trained_through(as_of: pd.Timestamp, tags: Mapping[str, str]) -> None:
         )
 
 
+class StaleData(ValueError):
+    """Scoring long after the data ends."""
+
+
+def check_fresh(as_of: pd.Timestamp, data_end: pd.Timestamp, max_days: int) -> None:
+    """Refuse to score far past the data's end: every customer would look silent for the
+    missing days (recency, silence overlay), a stale export read as news."""
+    gap = (as_of - data_end).days
+    if gap > max_days:
+        raise StaleData(
+            f"scoring.as_of {as_of.date()} is {gap} days after the data's end {data_end.date()}"
+            f" (scoring.max_days_after_data_end: {max_days}): the export looks stale. Ingest a "
+            "fresh export, or score at the data's end (scoring.as_of: null)."
+        )
+
+
 def score_all(
     customers: pd.DataFrame,
     deals: pd.DataFrame,
@@ -97,10 +113,11 @@ def score_all(
             waiting,
             champion_versions,
         )
-    check_trained_through(
-        pd.Timestamp(scoring.get("as_of") or data_profile["data_end"]),
-        scoring_models.get(TAGS, {}),
+    as_of = pd.Timestamp(scoring.get("as_of") or data_profile["data_end"])
+    check_fresh(
+        as_of, pd.Timestamp(data_profile["data_end"]), int(scoring["max_days_after_data_end"])
     )
+    check_trained_through(as_of, scoring_models.get(TAGS, {}))
     feature_params = FeatureParams.from_dict(features)
     params = scoring_params(
         scoring,
