@@ -107,8 +107,15 @@ class BaselineModel(BaseEstimator):
         return rows[self.features_[0]].to_numpy(float)
 
     def fit(self, rows: pd.DataFrame, won: pd.Series, revenue: pd.Series) -> BaselineModel:
+        """Map the score on the latest quarter of the cutoffs, the rule the model's calibrator
+        follows: the closest in time to when the mapping is used."""
         self.features_ = baseline_inputs(self.method, list(rows.columns), self.horizon_days)
-        self.mapper_ = ScoreMapper().fit(self.score(rows), won, revenue)
+        latest = (
+            latest_cutoff_rows(rows["as_of"]) if "as_of" in rows else np.ones(len(rows), bool)
+        )
+        self.mapper_ = ScoreMapper().fit(
+            self.score(rows)[latest], np.asarray(won)[latest], np.asarray(revenue)[latest]
+        )
         return self
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
