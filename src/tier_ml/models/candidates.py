@@ -110,9 +110,7 @@ class BaselineModel(BaseEstimator):
         """Map the score on the latest quarter of the cutoffs, the rule the model's calibrator
         follows: the closest in time to when the mapping is used."""
         self.features_ = baseline_inputs(self.method, list(rows.columns), self.horizon_days)
-        latest = (
-            latest_cutoff_rows(rows["as_of"]) if "as_of" in rows else np.ones(len(rows), bool)
-        )
+        latest = latest_cutoff_rows(rows["as_of"]) if "as_of" in rows else np.ones(len(rows), bool)
         self.mapper_ = ScoreMapper().fit(
             self.score(rows)[latest], np.asarray(won)[latest], np.asarray(revenue)[latest]
         )
