@@ -128,3 +128,16 @@ def test_deployed_calibration_is_out_of_fold_on_the_latest_cutoffs(deployed, sli
     y = test["won_any"].to_numpy()
     calibrated = expected_calibration_error(y, model.predict(test[features]))
     assert calibrated < 0.04
+
+
+def test_one_outcome_in_the_latest_cutoffs_falls_back_to_every_cutoff(deployed, slices):
+    """Customers who all bought lately (Maven: 99.9 %) leave the calibration slice one class:
+    calibrate on every cutoff's out-of-fold scores instead of crashing."""
+    features, (fit, stop, _) = slices
+    rows, folds, calibration, _ = deployed
+    won = rows["won_any"].where(~calibration, True)
+    model = PropensityModel({"n_estimators": 40}, seed=5).fit_deployed(
+        rows[features], won, folds, calibration
+    )
+    p_win = model.predict(rows[features].head(50))
+    assert model.calibrator_ is not None and np.isfinite(p_win).all()

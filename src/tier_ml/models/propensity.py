@@ -131,7 +131,10 @@ class PropensityModel(BaseEstimator):
             out_of_fold[held] = fitted.predict(matrix[held], raw_score=True)
         # fold 0 chose the tree count: its out-of-fold scores are the probe's, so leave it out
         rows = np.asarray(calibration_rows, dtype=bool) & ~stop
-        self.calibrator_ = self._fit_calibrator(out_of_fold[rows], y[rows])
+        if len(np.unique(y[rows])) < 2:  # one outcome lately: calibrate on every cutoff
+            rows = ~stop
+        both = len(np.unique(y[rows])) == 2  # else no calibrator: the booster's own link
+        self.calibrator_ = self._fit_calibrator(out_of_fold[rows], y[rows]) if both else None
         return self
 
     def _fit_calibrator(self, raw: np.ndarray, y: np.ndarray):

@@ -94,8 +94,9 @@ def bootstrap_primary(
                 v = group[f"value_{m}"].to_numpy(float)[pick]
                 per_origin[m].append(primary_metrics(won, revenue, p, v))
         for m in methods:
-            with np.errstate(all="ignore"):
-                out[m][b] = np.nanmean(np.array(per_origin[m], dtype=float), axis=0)
+            values = np.array(per_origin[m], dtype=float)
+            seen = (~np.isnan(values)).sum(axis=0)  # a metric undefined at every origin: NaN
+            out[m][b] = np.where(seen > 0, np.nansum(values, axis=0) / np.maximum(seen, 1), np.nan)
     return out
 
 
