@@ -33,12 +33,11 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import emit  # noqa: E402
 from tier_ml.backtest import origin_model_input  # noqa: E402
-from tier_ml.evaluation import classification_metrics, normalized_gini  # noqa: E402
 from tier_ml.features.build import auto_cutoffs, data_start  # noqa: E402
 from tier_ml.features.config import FeatureParams  # noqa: E402
 from tier_ml.models.candidates import BASELINES  # noqa: E402
 from tier_ml.models.inputs import use_btyd_features  # noqa: E402
-from tier_ml.models.selection import top_capture  # noqa: E402
+from tier_ml.models.selection import origin_table  # noqa: E402
 from tier_ml.models.training import TrainParams, evaluate_candidates, replay_at  # noqa: E402
 from tier_ml.sources.adapters import load_source  # noqa: E402
 from tier_ml.tiering import TIERS, Overlays, TierAssigner, TierPolicy, tier_inputs  # noqa: E402
@@ -104,33 +103,28 @@ def load(data: str, folder: Path):
     return load_source("synthetic", shipped("ingest")["synthetic"])
 
 
-def metrics_of(frame: pd.DataFrame, method: str) -> dict[str, float]:
-    won = frame["won_any"].to_numpy(bool)
-    revenue = frame["won_revenue"].to_numpy(float)
-    p, v = frame[f"p_{method}"].to_numpy(float), frame[f"value_{method}"].to_numpy(float)
-    probability = classification_metrics(won, p)
-    return {
-        **{k: probability[k] for k in ("auc", "pr_auc", "brier", "ece")},
-        "normalized_gini": normalized_gini(revenue, v),
-        "top_decile_capture": top_capture(revenue, v),
-    }
+def metrics_of(frame: pd.DataFrame, methods: list[str]) -> dict[str, dict[str, float]]:
+    """Every metric of each method on `frame` (one origin), as the champion rule reads them."""
+    return origin_table(frame, methods).set_index("method")[list(METRICS)].to_dict("index")
+
+
+def signed(metric: str) -> int:
+    """+1 where higher is better, -1 where lower is."""
+    return -1 if metric in LOWER_IS_BETTER else 1
 
 
 def paired_intervals(
-    frame: pd.DataFrame, method: str, reference: str, draws: int, metric: str, seed: int = 0
-) -> tuple[float, float]:
-    """95 % interval of metric(method) - metric(reference), customers resampled in pairs;
-    signed so that positive is better."""
+    frame: pd.DataFrame, method: str, reference: str, draws: int, seed: int = 0
+) -> dict[str, list[float]]:
+    """95 % intervals of metric(method) - metric(reference) on every metric, customers
+    resampled in pairs (one resample serves all metrics); positive is better."""
     rng = np.random.default_rng(seed)
-    sign = -1 if metric in LOWER_IS_BETTER else 1
-    diffs = []
+    diffs = {m: [] for m in METRICS}
     for _ in range(draws):
-        sample = frame.iloc[rng.integers(0, len(frame), len(frame))]
-        diffs.append(
-            sign * (metrics_of(sample, method)[metric] - metrics_of(sample, reference)[metric])
-        )
-    low, high = np.nanpercentile(diffs, [2.5, 97.5])
-    return float(low), float(high)
+        got = metrics_of(frame.iloc[rng.integers(0, len(frame), len(frame))], [method, reference])
+        for m in METRICS:
+            diffs[m].append(signed(m) * (got[method][m] - got[reference][m]))
+    return {m: [float(x) for x in np.nanpercentile(v, [2.5, 97.5])] for m, v in diffs.items()}
 
 
 def buyer_rates(frame: pd.DataFrame, method: str, rows: pd.DataFrame, horizon: int) -> list:
@@ -170,10 +164,13 @@ def replay(tables, origin: pd.Timestamp, horizon: int, draws: int) -> dict:
     at_origin = replay_at(model_input, origin, params)
     rows = at_origin[["customer_id"]].assign(as_of=origin).merge(model_input, how="left")
     methods = [c[2:] for c in at_origin.columns if c.startswith("p_")]
-    by_method = {m: metrics_of(at_origin, m) for m in methods}
+    by_method = metrics_of(at_origin, methods)
     baselines = [m for m in methods if m in BASELINES]
     best = {m: best_on(by_method, baselines, m) for m in METRICS}
     champion = selection.champion
+    intervals = {
+        b: paired_intervals(at_origin, champion, b, draws) for b in set(best.values()) - {champion}
+    }
     return {
         "origin": origin.date().isoformat(),
         "cutoffs": why,
@@ -184,7 +181,12 @@ def replay(tables, origin: pd.Timestamp, horizon: int, draws: int) -> dict:
         "champion": champion,
         "best_baseline_per_metric": best,
         "champion_vs_best_baseline": {
-            m: champion_difference(at_origin, champion, best[m], m, draws) for m in METRICS
+            m: {
+                "baseline": best[m],
+                "difference": signed(m) * (by_method[champion][m] - by_method[best[m]][m]),
+                "interval": intervals[best[m]][m] if best[m] != champion else [0.0, 0.0],
+            }
+            for m in METRICS
         },
         "champion_tier_buyer_rates": buyer_rates(at_origin, champion, rows, horizon),
     }
@@ -192,21 +194,7 @@ def replay(tables, origin: pd.Timestamp, horizon: int, draws: int) -> dict:
 
 def best_on(by_method: dict, baselines: list[str], metric: str) -> str:
     """The baseline that does best on `metric` at this origin."""
-    pick = min if metric in LOWER_IS_BETTER else max
-    return pick(baselines, key=lambda m: by_method[m][metric])
-
-
-def champion_difference(
-    frame: pd.DataFrame, champion: str, baseline: str, metric: str, draws: int
-) -> dict:
-    """The champion against the best baseline on one metric: difference and 95 % paired
-    interval, signed so that positive is better."""
-    if champion == baseline:
-        return {"baseline": baseline, "difference": 0.0, "interval": [0.0, 0.0]}
-    sign = -1 if metric in LOWER_IS_BETTER else 1
-    point = sign * (metrics_of(frame, champion)[metric] - metrics_of(frame, baseline)[metric])
-    low, high = paired_intervals(frame, champion, baseline, draws, metric)
-    return {"baseline": baseline, "difference": point, "interval": [low, high]}
+    return max(baselines, key=lambda m: signed(metric) * by_method[m][metric])
 
 
 def targets(results: list[dict]) -> dict:

@@ -63,12 +63,17 @@ def normalized_gini(actual: np.ndarray, predicted: np.ndarray) -> float:
 
 
 def top_share_capture(actual: np.ndarray, predicted: np.ndarray, share: float = 0.1) -> float:
-    """Share of the actual total that falls in the top `share` of customers by prediction."""
+    """Share of the actual total that falls in the top `share` of customers by prediction:
+    exactly that many customers for any method, ties broken by row order. NaN without
+    revenue, or where a prediction is missing (no ranking to judge)."""
     actual = np.asarray(actual, dtype=float)
-    n_top = max(1, int(round(share * len(actual))))
-    top = np.argsort(-np.asarray(predicted, dtype=float), kind="stable")[:n_top]
+    predicted = np.asarray(predicted, dtype=float)
     total = actual.sum()
-    return float(actual[top].sum() / total) if total > 0 else float("nan")
+    if total <= 0 or not np.isfinite(predicted).all():
+        return float("nan")
+    n_top = max(1, int(round(share * len(actual))))
+    top = np.argsort(-predicted, kind="stable")[:n_top]
+    return float(actual[top].sum() / total)
 
 
 def revenue_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:

@@ -12,8 +12,9 @@ from sklearn.metrics import roc_auc_score
 
 import tier_ml.models.training as training
 from tests.models.conftest import HORIZON
+from tier_ml.evaluation import top_share_capture as top_capture
 from tier_ml.models.candidates import BASELINES
-from tier_ml.models.selection import choose_champion, fast_auc, top_capture
+from tier_ml.models.selection import choose_champion, fast_auc
 from tier_ml.models.training import evaluate_candidates, replay_at, selection_origins
 
 

@@ -153,10 +153,6 @@ class Candidate:
     propensity: Any
     ltv: Any
 
-    @property
-    def is_baseline(self) -> bool:
-        return self.method in BASELINES
-
     def predict(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """P(win) and expected revenue in the horizon for each row."""
         return (

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from tier_ml.evaluation import classification_metrics, normalized_gini
+from tier_ml.evaluation import classification_metrics, normalized_gini, top_share_capture
 from tier_ml.models.candidates import BASELINES, CANDIDATES, LABELS
 
 PRIMARY = ("auc", "top_decile_capture")
@@ -41,20 +41,8 @@ def fast_auc(won: np.ndarray, p_win: np.ndarray) -> float:
     return float((ranks[won].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
-def top_capture(revenue: np.ndarray, value: np.ndarray, share: float = TOP_SHARE) -> float:
-    """Share of realised revenue in the top `share` of customers by predicted value: exactly
-    that many customers for every method, ties broken by row order (customer id)."""
-    revenue = np.asarray(revenue, dtype=float)
-    total = revenue.sum()
-    if total <= 0 or not np.isfinite(np.asarray(value, dtype=float)).all():
-        return float("nan")
-    n_top = max(1, int(round(share * len(revenue))))
-    order = np.lexsort((np.arange(len(value)), -np.nan_to_num(value, nan=-np.inf)))
-    return float(revenue[order[:n_top]].sum() / total)
-
-
 def primary_metrics(won: np.ndarray, revenue: np.ndarray, p: np.ndarray, v: np.ndarray) -> list:
-    return [fast_auc(won, p), top_capture(revenue, v)]
+    return [fast_auc(won, p), top_share_capture(revenue, v, TOP_SHARE)]
 
 
 def methods_of(predictions: pd.DataFrame) -> list[str]:
@@ -122,7 +110,7 @@ def origin_table(predictions: pd.DataFrame, methods: Sequence[str]) -> pd.DataFr
                     "brier": probability["brier"],
                     "ece": probability["ece"],
                     "normalized_gini": normalized_gini(revenue, v),
-                    "top_decile_capture": top_capture(revenue, v),
+                    "top_decile_capture": top_share_capture(revenue, v, TOP_SHARE),
                     "customers": len(group),
                 }
             )
