@@ -8,22 +8,30 @@ export DO_NOT_TRACK := 1
 export KEDRO_DISABLE_TELEMETRY := true
 export MPLBACKEND := Agg
 
-.PHONY: install run test test-browser bench viz report-shot clean
+.PHONY: install install-spark run test test-browser bench viz report-shot clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/python -m pip install --quiet uv==$(UV_VERSION)
 
+# The default pipeline needs no Spark: pyspark (a 1.4 GB source archive) is an opt-in extra,
+# installed for the tests (the Spark equivalence and spark_udf tests) and `--env=spark` only.
 .venv/.synced: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --extra spark
+	$(UV) sync --frozen --inexact
+	touch $@
+
+.venv/.synced-spark: .venv/.synced
+	$(UV) sync --frozen --inexact --extra spark
 	touch $@
 
 install: .venv/.synced
 
+install-spark: .venv/.synced-spark
+
 run: install
 	$(RUN) kedro run
 
-test: install
+test: install-spark
 	$(RUN) ruff check src tests benchmarks examples
 	$(RUN) pytest
 

@@ -1,10 +1,10 @@
 """Tier quality on data the defaults were not tuned to (JSON lines).
 
 The user's own path: a CRM export read by the `crm_export` source with the shipped defaults,
-only paths, column mapping, `horizon_days` and the data end set. At each origin O the product
-runs as it would had the export ended at O: training cutoffs derived from the history before
-O, the champion chosen among the candidates on that history only, every candidate refitted
-on the cutoffs whose label windows closed by O, and all of them scored at O. Then the truth:
+only paths, `horizon_days` and the data end set. At each origin O the product runs as it
+would had the export ended at O: training cutoffs derived from the history before O, the
+champion chosen among the candidates on that history only, every candidate refitted on the
+cutoffs whose label windows closed by O, and all of them scored at O. Then the truth:
 what each customer bought in [O, O + H). Features at O see only records before O (the leakage
 tests guarantee it), so the full export can be read once.
 
@@ -58,7 +58,8 @@ def shipped(name: str, key: str | None = None) -> dict:
 
 
 def cdnow_export(folder: Path) -> dict:
-    """CDNOW as a user would export it: accounts and orders (each a won deal), ISO dates."""
+    """CDNOW as a user would export it in the contract's own shape: accounts and orders (each a
+    won deal) with the contract's column names, commas and ISO dates, so only paths are set."""
     raw = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
     orders = pd.read_csv(raw, sep=r"\s+", dtype="str")
     orders.columns = ["customer_id", "date", "number_of_cds", "dollar_value"]
@@ -77,21 +78,11 @@ def cdnow_export(folder: Path) -> dict:
             "amount": orders["dollar_value"],
         }
     ).to_csv(folder / "deals.csv", index=False)
-    identity = ("deal_id", "customer_id", "created_at", "closed_at", "status", "amount")
     return {
         **shipped("ingest")["crm_export"],
         "customers_path": str(folder / "customers.csv"),
         "deals_path": str(folder / "deals.csv"),
-        "activities_path": None,
-        "csv": {"sep": ",", "encoding": "utf-8", "decimal": "."},
-        "columns": {
-            "customers": {"customer_id": "customer_id", "created_at": "created_at"},
-            "deals": {c: c for c in identity},
-        },
-        "status_map": {"won": "won"},
-        "date_format": "%Y-%m-%d",
         "data_end_date": "1998-06-30",
-        "numeric_attributes": [],
     }
 
 

@@ -1,7 +1,8 @@
 """Write the worked example in examples/crm_export/: a small CRM export in a vendor's shape.
 
 It is the synthetic CRM written the way a real export often is: its own column names and
-stage words, `;`-separated, latin-1, day-first dates and decimal commas. Regenerate with
+stage words, `;`-separated, latin-1, day-first dates and decimal commas. The Kedro environment
+`conf/example_crm/` maps it (`kedro run --env=example_crm`). Regenerate with
 `uv run python examples/make_crm_export.py`.
 """
 

@@ -21,6 +21,17 @@ def base_parameters(name: str) -> dict:
     return yaml.safe_load((PROJECT / "conf" / "base" / f"parameters_{name}.yml").read_text())
 
 
+def env_config(env: str, key: str = "parameters") -> dict:
+    """Configuration as `kedro run --env=<env>` merges it: conf/<env> over conf/base."""
+    from kedro.config import OmegaConfigLoader
+
+    from tier_ml.settings import CONFIG_LOADER_ARGS
+
+    loader = OmegaConfigLoader(str(PROJECT / "conf"), env=env, **CONFIG_LOADER_ARGS)
+    loader.config_patterns.setdefault("mlflow", ["mlflow*"])  # as kedro-mlflow registers it
+    return loader[key]
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.exists():

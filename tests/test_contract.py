@@ -99,12 +99,34 @@ def test_missing_required_column_names_file_and_column():
     with pytest.raises(ContractError) as err:
         run(d=raw)
     v = only_violation(err.value)
-    assert (v.source_file, v.column, v.rule) == (
-        "deals.csv",
-        "amount",
-        "required column is present",
+    assert (v.source_file, v.column, v.count) == ("deals.csv", "amount", 0)
+    assert v.rule == (
+        "required column is present (found 5 column(s): "
+        "'deal_id', 'customer_id', 'created_at', 'closed_at', 'status')"
     )
     assert "deals.csv" in str(err.value) and "'amount'" in str(err.value)
+
+
+def test_a_file_read_as_one_column_asks_for_its_separator(tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text("customer_id;industry\nA;x\n")
+    with pytest.raises(ContractError) as err:
+        run(c=read_raw_table("customers", path))
+    v = only_violation(err.value)
+    assert (v.source_file, v.column) == (str(path), "customer_id")
+    assert v.rule == (
+        "required column is present (found 1 column(s): 'customer_id;industry' "
+        "— is the separator ';'? set ingest.crm_export.csv.sep)"
+    )
+
+
+def test_the_found_columns_of_a_wide_export_are_cut_short():
+    wide = pd.DataFrame({f"Field {i}": ["v"] for i in range(45)})
+    with pytest.raises(ContractError) as err:
+        run(c=RawTable("customers", "accounts.csv", wide))
+    rule = only_violation(err.value).rule
+    assert rule.startswith("required column is present (found 45 column(s): 'Field 0', ")
+    assert rule.endswith(", 'Field 29', ... and 15 more)")
 
 
 def test_empty_file(tmp_path):
@@ -121,6 +143,16 @@ def test_header_only_file_is_empty(tmp_path):
     path.write_text("customer_id,industry\n")
     with pytest.raises(ContractError, match="file has at least one data row"):
         run(c=read_raw_table("customers", path))
+
+
+def test_a_header_only_activities_file_is_no_activities(tmp_path):
+    """Transaction data has no activities: a file with only a header says so."""
+    path = tmp_path / "activities.csv"
+    path.write_text("customer_id,occurred_at,type\n")
+    tables = run(a=read_raw_table("activities", path))
+    assert tables.activities.empty
+    assert tables.activities.columns.tolist() == ["customer_id", "occurred_at", "type"]
+    assert tables.deals["status"].tolist() == ["won", "lost", "open"]
 
 
 def test_unparseable_date_lists_rows():

@@ -90,3 +90,22 @@ def test_long_format_keeps_the_largest_contributions():
     long = top_contributions(contributions, values, pd.Series(["x", "y"]), top=2)
     assert long["feature"].tolist() == ["b", "a", "a", "b"]
     assert long["customer_id"].tolist() == ["x", "x", "y", "y"]
+
+
+def test_long_format_keeps_numbers_as_numbers_and_categories_by_name():
+    contributions = pd.DataFrame({"won_count_total": [0.2, 0.1], "industry": [0.1, -0.3]})
+    values = pd.DataFrame(
+        {
+            "won_count_total": [3, np.nan],
+            "industry": pd.Series(["Retail", None], dtype="category"),
+        }
+    )
+    long = top_contributions(contributions, values, pd.Series(["x", "y"]), top=2)
+    assert long["value"].dtype == "float64"
+    cells = long.set_index(["customer_id", "feature"])[["value", "category"]]
+    assert cells.loc[("x", "won_count_total"), "value"] == 3.0
+    assert cells.loc[("x", "industry"), "category"] == "Retail"
+    assert cells.loc[[("x", "won_count_total"), ("y", "won_count_total")], "category"].isna().all()
+    assert cells.loc[[("x", "industry"), ("y", "industry")], "value"].isna().all()
+    assert pd.isna(cells.loc[("y", "won_count_total"), "value"])  # missing stays missing
+    assert pd.isna(cells.loc[("y", "industry"), "category"])

@@ -28,11 +28,12 @@ def run(as_of: str, tier: str) -> ScoreRun:
             "customer_id": ["a"],
             "as_of": [t],
             "feature": ["x"],
-            "value": [tier],
+            "value": [float("nan")],
+            "category": [tier],
             "contribution": [0.1],
         }
     )
-    return ScoreRun(t, scores, reasons)
+    return ScoreRun(t, scores, reasons, horizon_days=180)
 
 
 @pytest.fixture
@@ -85,10 +86,10 @@ def seen(tmp_path: Path) -> dict[str, list]:
     with duckdb.connect(str(tmp_path / "tier_ml.duckdb"), read_only=True) as con:
         con.execute("set python_enable_replacements = false")  # not the local `scores`
         sql = con.execute("select tier from scores order by customer_id").fetchall()
-        sql_reasons = con.execute("select value from reasons").fetchall()
+        sql_reasons = con.execute("select category from reasons").fetchall()
     return {
         "parquet": scores.sort_values("customer_id")["tier"].tolist(),
-        "parquet_reasons": reasons["value"].tolist(),
+        "parquet_reasons": reasons["category"].tolist(),
         "lazy": [t for load in runs.values() for t in load().sort_values("customer_id")["tier"]],
         "duckdb": [t for (t,) in sql],
         "duckdb_reasons": [v for (v,) in sql_reasons],

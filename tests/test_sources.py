@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import PROJECT, base_parameters
+from tests.conftest import PROJECT, base_parameters, env_config
 from tier_ml.contract import ContractError
 from tier_ml.sources.adapters import load_source
 from tier_ml.sources.synthetic import SyntheticSpec, generate_crm, hidden_quality
@@ -111,10 +113,11 @@ def test_maven_amounts_do_not_tell_the_outcome(shared_data):
     assert per_product.eq(1).all()
 
 
-def test_the_worked_crm_export_example_loads_through_parameters(monkeypatch):
+def test_the_worked_crm_export_example_runs_in_its_own_environment(monkeypatch):
     monkeypatch.chdir(PROJECT)
-    params = base_parameters("ingest")["ingest"]["crm_export"]
-    tables = load_source("crm_export", params)
+    params = env_config("example_crm")["ingest"]
+    assert params["source"] == "crm_export"
+    tables = load_source("crm_export", params["crm_export"])
     assert len(tables.customers) == 150
     assert set(tables.deals["status"]) == {"won", "lost", "open"}
     assert {"José Müller", "Zoë Brontë"} <= set(tables.customers["owner"])
@@ -123,6 +126,55 @@ def test_the_worked_crm_export_example_loads_through_parameters(monkeypatch):
     # no data_end_date given: the end is the export's latest record, not a shipped constant
     latest = max(tables.deals["closed_at"].max(), tables.activities["occurred_at"].max())
     assert tables.data_end == latest == pd.Timestamp("2025-12-30")
+
+
+def write_contract_export(folder: Path) -> dict[str, Path]:
+    """An export in the contract's own words: its column names and stage words, commas, UTF-8
+    (names beyond ASCII), a "." decimal point and ISO dates."""
+    files = {
+        "customers": "customer_id,created_at,industry,employees,annual_revenue,owner\n"
+        "A,2024-01-05,Software,120,1500000.5,Zoë\n"
+        "B,2024-03-01,Retail,40,,José\n",
+        "deals": "deal_id,customer_id,created_at,closed_at,status,amount,product\n"
+        "d1,A,2024-02-01,2024-03-15,won,1234.5,Core\n"
+        "d2,A,2024-04-01,2024-05-02,lost,800,Core\n"
+        "d3,B,2024-06-01,,open,99.9,Analytics\n",
+        "activities": "customer_id,occurred_at,type\n"
+        "A,2024-01-20T10:00:00Z,meeting\n"
+        "B,2024-06-20,email\n",
+    }
+    paths = {}
+    for table, text in files.items():
+        paths[table] = folder / f"{table}.csv"
+        paths[table].write_text(text, encoding="utf-8")
+    return paths
+
+
+def test_a_contract_named_export_needs_only_its_three_paths(tmp_path):
+    """The shipped defaults read the contract's own shape: nothing to map or declare."""
+    paths = write_contract_export(tmp_path)
+    params = {
+        **base_parameters("ingest")["ingest"]["crm_export"],
+        "customers_path": str(paths["customers"]),
+        "deals_path": str(paths["deals"]),
+        "activities_path": str(paths["activities"]),
+    }
+    tables = load_source("crm_export", params, today=pd.Timestamp("2025-01-01"))
+    assert tables.customers["owner"].tolist() == ["Zoë", "José"]
+    assert tables.customers["annual_revenue"].tolist()[0] == 1_500_000.5
+    assert tables.deals["status"].tolist() == ["won", "lost", "open"]
+    assert tables.deals["amount"].tolist() == [1234.5, 800.0, 99.9]
+    assert tables.deals["closed_at"].tolist()[0] == pd.Timestamp("2024-03-15")
+    assert tables.activities["occurred_at"].tolist() == [
+        pd.Timestamp("2024-01-20 10:00"),
+        pd.Timestamp("2024-06-20"),
+    ]
+    assert tables.quarantine.empty and tables.data_end == pd.Timestamp("2024-06-20")
+
+
+def test_crm_export_paths_that_are_not_set_are_named():
+    with pytest.raises(ValueError, match="ingest.crm_export.customers_path is not set"):
+        load_source("crm_export", base_parameters("ingest")["ingest"]["crm_export"])
 
 
 def test_unknown_source_is_named():

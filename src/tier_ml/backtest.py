@@ -15,7 +15,7 @@ from tier_ml.features.build import build_feature_table
 from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.inputs import with_model_outputs
 from tier_ml.models.selection import methods_of
-from tier_ml.models.training import TrainParams, replay_at
+from tier_ml.models.training import TrainParams
 from tier_ml.scoring import with_owner
 from tier_ml.tiering import Overlays, TierAssigner, TierPolicy, tier_inputs
 
@@ -39,15 +39,6 @@ def origin_model_input(
         table, deals, horizon, params.seed, btyd, params.scorecard, config, deal_history
     )
     return with_owner(outputs, customers)
-
-
-def replay_origins(
-    model_input: pd.DataFrame, origins: list[pd.Timestamp], params: TrainParams
-) -> pd.DataFrame:
-    """Every candidate at every origin, each fitted only on cutoffs closed by its origin."""
-    return pd.concat(
-        [replay_at(model_input, pd.Timestamp(o), params) for o in origins], ignore_index=True
-    )
 
 
 def tier_rows(

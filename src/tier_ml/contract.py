@@ -26,6 +26,9 @@ DEAL_STATUSES = ("won", "lost", "open")
 # Deal fields that change over a deal's life; a deal history records them (long form).
 DEAL_HISTORY_FIELDS = ("amount", "stage", "product", "owner", "expected_close_at")
 EXAMPLE_ROWS = 5
+# A missing column's error names at most this many of the columns the file has.
+NAMED_COLUMNS = 30
+CSV_SEPARATORS = (";", ",", "\t", "|")
 QUARANTINE_COLUMNS = ["table", "source_file", "reason", "record"]
 
 
@@ -159,19 +162,35 @@ def check_shape(table: RawTable) -> None:
         )
     missing = [c for c in REQUIRED[table.name] if c not in table.frame.columns]
     if missing:
+        rule = f"required column is present ({found_columns(table.frame.columns)})"
         raise ContractError(
             [
-                Violation(
-                    table.name,
-                    table.source_file,
-                    c,
-                    "required column is present",
-                    0,
-                    table.frame.head(0),
-                )
+                Violation(table.name, table.source_file, c, rule, 0, table.frame.head(0))
                 for c in missing
             ]
         )
+
+
+def likely_separator(columns: pd.Index) -> str | None:
+    """The separator a file was probably written with, when it was read as one column whose
+    name holds another one ("a;b;c" read with ",")."""
+    if len(columns) != 1:
+        return None
+    counts = {sep: str(columns[0]).count(sep) for sep in CSV_SEPARATORS}
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] else None
+
+
+def found_columns(columns: pd.Index) -> str:
+    """The columns a file has instead, so that a wrong mapping or separator shows at once."""
+    names = [str(c) for c in columns]
+    shown = ", ".join(repr(n) for n in names[:NAMED_COLUMNS])
+    more = f", ... and {len(names) - NAMED_COLUMNS} more" if len(names) > NAMED_COLUMNS else ""
+    found = f"found {len(names)} column(s): {shown}{more}"
+    sep = likely_separator(columns)
+    if sep is not None:
+        found += f" — is the separator {sep!r}? set ingest.crm_export.csv.sep"
+    return found
 
 
 def _blank(values: pd.Series) -> pd.Series:
@@ -634,6 +653,15 @@ def _empty_deal_history() -> pd.DataFrame:
     )
 
 
+def with_rows(table: RawTable | None) -> RawTable | None:
+    """An optional table whose file has a header and no rows holds none (transaction data has
+    no activities): it is read as absent, not refused as an empty file."""
+    if table is not None and table.frame.empty and len(table.frame.columns):
+        logger.info("%s has a header and no rows: no %s", table.source_file, table.name)
+        return None
+    return table
+
+
 def enforce_contract(
     customers: RawTable,
     deals: RawTable,
@@ -644,6 +672,7 @@ def enforce_contract(
 ) -> CRMTables:
     """Parse, check and split raw source tables into the contract tables and a quarantine."""
     end = resolve_data_end(options, today if today is not None else pd.Timestamp.now())
+    activities, deal_history = with_rows(activities), with_rows(deal_history)
     set_aside = []
 
     limit = options.max_quarantine_share

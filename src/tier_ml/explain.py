@@ -49,9 +49,19 @@ def one_hot_groups(columns: list[str], separator: str = "=") -> dict[str, str]:
     return {c: c.split(separator, 1)[0] for c in columns if separator in c}
 
 
-def _sentence(spec: FeatureSpec | None, feature: str, value: object, points: float) -> str:
-    text = spec.sentence(value) if spec else f"{feature.replace('_', ' ')} = {value}"
-    return f"{text} ({points:+.1f} pts)"
+def _value_sentences(spec: FeatureSpec | None, feature: str, column: pd.Series) -> np.ndarray:
+    """Each row's value said in words, rendered once per distinct value (a million customers
+    share few values of one feature)."""
+    codes, distinct = pd.factorize(column, use_na_sentinel=False)
+    words = [spec.sentence(v) if spec else f"{feature.replace('_', ' ')} = {v}" for v in distinct]
+    return np.asarray(words, dtype=object)[codes]
+
+
+def _points(points: np.ndarray) -> np.ndarray:
+    """' (+4.2 pts)' for each effect, rendered once per distinct tenth of a point."""
+    tenths = np.round(points * 10).astype(np.int64)
+    distinct, inverse = np.unique(tenths, return_inverse=True)
+    return np.asarray([f" ({t / 10:+.1f} pts)" for t in distinct], dtype=object)[inverse]
 
 
 def _ranked_sentences(
@@ -68,11 +78,9 @@ def _ranked_sentences(
     out = np.full(len(matrix), None, dtype=object)
     for j in np.unique(picks[keep]):
         chosen = keep & (picks == j)
-        column = values[names[j]].to_numpy(dtype=object)[chosen]
-        spec = registry.get(names[j])
-        out[chosen] = [
-            _sentence(spec, names[j], v, p) for v, p in zip(column, points[chosen], strict=True)
-        ]
+        column = values[names[j]][chosen]
+        said = _value_sentences(registry.get(names[j]), names[j], column)
+        out[chosen] = said + _points(points[chosen])
     return out
 
 
@@ -105,22 +113,29 @@ def reason_codes(
 def top_contributions(
     contributions: pd.DataFrame, values: pd.DataFrame, customer_ids: pd.Series, top: int = 8
 ) -> pd.DataFrame:
-    """Long format for drill-down: customer_id, feature, value, contribution (the `top`
-    largest by size per customer)."""
+    """Long format for drill-down: customer_id, feature, the customer's value (a number in
+    `value`, the name of a category in `category`, so that SQL can sum and compare values)
+    and contribution (the `top` largest by size per customer)."""
     matrix = contributions.to_numpy(float)
     k = min(top, matrix.shape[1])
     cols = np.argsort(-np.abs(matrix), axis=1, kind="stable")[:, :k].ravel()
     rows = np.repeat(np.arange(len(matrix)), k)
     names = np.asarray(contributions.columns)
-    shown = np.empty(len(rows), dtype=object)
+    number = np.full(len(rows), np.nan)
+    category = np.full(len(rows), None, dtype=object)
     for j in np.unique(cols):
         at = cols == j
-        shown[at] = values[names[j]].to_numpy(dtype=object)[rows[at]]
+        shown = values[names[j]].iloc[rows[at]]
+        if pd.api.types.is_numeric_dtype(shown):
+            number[at] = shown.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            category[at] = shown.astype("str").to_numpy(dtype=object, na_value=None)
     return pd.DataFrame(
         {
             "customer_id": customer_ids.to_numpy()[rows],
             "feature": pd.array(names[cols], dtype="str"),
-            "value": pd.Series(shown).astype("str").to_numpy(),
+            "value": number,
+            "category": pd.array(category, dtype="str"),
             "contribution": matrix[rows, cols],
         }
     )

@@ -8,9 +8,13 @@ import logging
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from types import TracebackType
 
+import mlflow
 from kedro.framework.hooks import hook_impl
+from kedro.io import AbstractDataset, DataCatalog
+from kedro.pipeline import Pipeline
 
 from tier_ml.io.scores import ScoreStoreDataset
 
@@ -82,3 +86,57 @@ class ScoreStoreLockHooks:
     @hook_impl
     def on_pipeline_error(self, error: Exception, run_params: dict, pipeline, catalog) -> None:
         self._held.close()
+
+
+REPORT = "tier_report"
+
+
+def _shown(path: str | Path) -> str:
+    """Relative to the directory the run started in (the project root) when under it."""
+    full = Path(path).resolve()
+    return str(full.relative_to(Path.cwd())) if full.is_relative_to(Path.cwd()) else str(full)
+
+
+def _file(dataset: AbstractDataset | None) -> str | None:
+    """Where a dataset keeps its data, from Kedro's own description of it (what its repr
+    shows); None for datasets in memory or in MLflow only."""
+    if dataset is None:
+        return None
+    description = dataset._describe()
+    path = description.get("filepath") or description.get("path")
+    return str(path) if path else None
+
+
+def output_locations(
+    catalog: DataCatalog, pipeline: Pipeline, tracking_uri: str, run_id: str | None
+) -> str:
+    """One line naming where a run's outputs are: the report, the score store, the folders
+    of its other files, and its MLflow run; paths as the catalog resolved them."""
+    report, scores, folders = [], [], set()
+    for name in sorted(pipeline.all_outputs()):
+        dataset = catalog.get(name)
+        if isinstance(dataset, ScoreStoreDataset):
+            store = dataset._describe()
+            scores.append(f"scores {_shown(store['path'])} (DuckDB {_shown(store['duckdb_path'])})")
+        elif path := _file(dataset):
+            if name == REPORT:
+                report.append(f"report {_shown(path)}")
+            else:
+                folders.add(_shown(Path(path).parent))
+    files = [f"files in {', '.join(sorted(folders))}"] if folders else []
+    run = f"MLflow {tracking_uri}" + (f" run {run_id}" if run_id else "")
+    return "Outputs: " + "; ".join([*report, *scores, *files, run])
+
+
+class RunOutputsHooks:
+    """A run read in a cron log says at its end where to look."""
+
+    @hook_impl(trylast=True)  # after kedro-mlflow has ended the run, so the line comes last
+    def after_pipeline_run(self, run_params: dict, run_result, pipeline, catalog) -> None:
+        run = mlflow.last_active_run()
+        logger.info(
+            "%s",
+            output_locations(
+                catalog, pipeline, mlflow.get_tracking_uri(), run.info.run_id if run else None
+            ),
+        )

@@ -33,12 +33,14 @@ from tier_ml.models.baselines import (
 )
 from tier_ml.models.btyd import add_btyd_features
 from tier_ml.models.candidates import BaselineModel, with_stack_scores
+from tier_ml.models.ltv import HurdleLTV
 from tier_ml.models.opportunity import (
     historic_win_rate,
     join_pipeline_value,
     opportunity_rows,
     pipeline_value,
 )
+from tier_ml.progress import progress
 from tier_ml.tiering import TierAssigner, TierPolicy, tier_inputs
 
 SCORE_COLUMNS = [
@@ -64,6 +66,7 @@ SCORE_COLUMNS = [
 ]
 COLD_START_FEATURES = ("won_count_total", "act_total_365d")  # all zero: a cold start
 RULES_MAPPER = "rules_mapper"  # models key of a fitted ScoreMapper for the scorecard score
+EXPLAIN_BATCH_ROWS = 100_000  # customers per TreeSHAP call
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,19 @@ def latest_before(history: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     return last.set_index("customer_id")["tier"]
 
 
+def raw_contributions(propensity: Any, x: pd.DataFrame) -> np.ndarray:
+    """TreeSHAP of every row, a batch of customers at a time: explaining a million customers
+    takes minutes, and the run log then says how far it is (the values do not depend on the
+    batch)."""
+    out = np.empty((len(x), len(propensity.features_) + 1))
+    batches = [slice(i, i + EXPLAIN_BATCH_ROWS) for i in range(0, len(x), EXPLAIN_BATCH_ROWS)]
+    for rows in progress(
+        batches, "explanations", "batch", lambda r: f"from customer {r.start + 1:,} of {len(x):,}"
+    ):
+        out[rows] = propensity.contributions(x.iloc[rows])
+    return out
+
+
 def _model_reasons(
     models: Mapping[str, Any],
     features: pd.DataFrame,
@@ -131,7 +147,7 @@ def _model_reasons(
 ) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
     propensity = models["propensity"]
     x = features[propensity.features_]
-    raw = propensity.contributions(x)
+    raw = raw_contributions(propensity, x)
     scaled = probability_scale(raw, propensity.calibrate)
     columns = pd.DataFrame(scaled[:, :-1], columns=propensity.features_, index=features.index)
     contributions = group_columns(columns, one_hot_groups(propensity.features_))
@@ -241,6 +257,16 @@ def _baseline_scores(
     return p_win, models["ltv"].predict(rows), reasons, long
 
 
+def _expected_value(ltv: Any, features: pd.DataFrame, p_win: np.ndarray) -> np.ndarray:
+    """The hurdle model's P(win) x revenue if won, with the P(win) the reasons were computed
+    from (its propensity is the champion's: predicting it again would double the cost of
+    scoring a million customers); other LTV models predict the value themselves."""
+    x = features[ltv.features_]
+    if isinstance(ltv, HurdleLTV):
+        return p_win * ltv.revenue_if_won(x)
+    return ltv.predict(x)
+
+
 def score_customers(
     features: pd.DataFrame,
     models: Mapping[str, Any],
@@ -260,7 +286,7 @@ def score_customers(
         tier_value = expected_value
     else:
         p_win, reasons, long = _model_reasons(models, features, params, registry)
-        expected_value = tier_value = models["ltv"].predict(features[models["ltv"].features_])
+        expected_value = tier_value = _expected_value(models["ltv"], features, p_win)
     expected_revenue = expected_value / np.clip(p_win, 1e-6, None)
     frame = tier_inputs(
         features, tier_value, params.horizon_days, latest_before(history, params.as_of)

@@ -27,6 +27,13 @@ ACTIONS = {
     "en": {"A": "Follow up now", "B": "Quarterly focus", "C": "Long-term nurture", "D": "Hold off"},
     "zh": {"A": "立即跟进", "B": "季度重点", "C": "长期培育", "D": "暂缓接触"},
 }
+# the same actions in no language: what BI tables store, with a label column per language
+ACTION_CODES = {
+    "A": "follow_up_now",
+    "B": "quarterly_focus",
+    "C": "long_term_nurture",
+    "D": "hold_off",
+}
 RANK = {t: i for i, t in enumerate(TIERS)}
 SILENCE_FEATURE = "days_since_last_touch"  # the feature the inactivity overlay reads
 

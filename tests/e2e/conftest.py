@@ -31,19 +31,24 @@ def kedro(project: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def copy_project(target: Path, *extra: str) -> Path:
+    """The files a `kedro run` needs (and `extra` ones), copied to `target`."""
+    for item in ("pyproject.toml", "conf", "src", *extra):
+        source = PROJECT / item
+        if source.is_dir():
+            shutil.copytree(
+                source, target / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
+        else:
+            shutil.copy(source, target / item)
+    return target
+
+
 @pytest.fixture(scope="session")
 def project_run(tmp_path_factory) -> Path:
     """The default pipeline on a small synthetic CRM, then a later scoring run, so that the
     report has tier changes to show."""
-    project = tmp_path_factory.mktemp("project")
-    for item in ("pyproject.toml", "conf", "notebooks", "src"):
-        source = PROJECT / item
-        if source.is_dir():
-            shutil.copytree(
-                source, project / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-            )
-        else:
-            shutil.copy(source, project / item)
+    project = copy_project(tmp_path_factory.mktemp("project"), "notebooks")
     small = "ingest.synthetic.n_customers=1500"
     # trained and scored on data to 2025-09-30 (the champion is trained through then); three
     # months later new data arrives and the same champion scores it

@@ -9,8 +9,9 @@ import pytest
 
 from tests.conftest import base_parameters
 from tests.models.conftest import HORIZON
-from tier_ml.backtest import backtest_tiers, cutoffs_used, replay_origins
+from tier_ml.backtest import backtest_tiers, cutoffs_used
 from tier_ml.evaluation import classification_metrics, monotone_tiers, tier_table
+from tier_ml.models.training import replay_origins
 from tier_ml.tiering import TierPolicy
 
 pytestmark = pytest.mark.slow

@@ -20,6 +20,8 @@ from tier_ml.models.opportunity import (
 )
 from tier_ml.models.segments import SegmentModel, match_ids, name_segments
 from tier_ml.models.training import labelled_before
+from tier_ml.scoring import ScoringParams, score_customers
+from tier_ml.tiering import TierPolicy
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +47,19 @@ def test_hurdle_value_is_win_probability_times_revenue_if_won(candidates):
     p_win, value = model.predict(test)
     np.testing.assert_allclose(value, p_win * model.ltv.revenue_if_won(test[model.ltv.features_]))
     assert fitted["tweedie"].ltv.__class__.__name__ == "TweedieLTV"
+
+
+@pytest.mark.parametrize("method", ["model", "tweedie"])
+def test_scoring_gives_the_ltv_models_own_expected_value(candidates, method):
+    """Scoring reuses the P(win) of the reasons for the hurdle model; the value must be the
+    model's own, for the hurdle and for Tweedie alike."""
+    fitted, test = candidates
+    champion = fitted[method]
+    models = {"propensity": champion.propensity, "ltv": champion.ltv}
+    params = ScoringParams(test["as_of"].max(), HORIZON, TierPolicy(), {})
+    scores, _, _ = score_customers(test, models, params, {}, pd.DataFrame())
+    expected = champion.ltv.predict(test[champion.ltv.features_])
+    np.testing.assert_allclose(scores["expected_value"], expected, rtol=1e-9)
 
 
 def test_model_and_baselines_rank_revenue_and_the_model_wins_on_planted_signal(candidates):

@@ -7,7 +7,7 @@ import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from tests.conftest import PROJECT, base_parameters
+from tests.conftest import PROJECT, base_parameters, env_config
 from tier_ml.contract import ContractError
 from tier_ml.pipelines.features import create_pipeline as features_pipeline
 from tier_ml.pipelines.ingest import create_pipeline as ingest_pipeline
@@ -39,7 +39,9 @@ def test_synthetic_ingest_and_features_end_to_end():
 @pytest.mark.parametrize("source", ["synthetic", "crm_export", "cdnow", "maven_crm"])
 def test_every_source_runs_through_ingest_and_features(source, shared_data, monkeypatch):
     monkeypatch.chdir(PROJECT)  # the shipped parameters use paths relative to the project
-    ingest = base_parameters("ingest")["ingest"]
+    # crm_export ships no data: its worked example is the example_crm environment's
+    params = env_config("example_crm") if source == "crm_export" else base_parameters("ingest")
+    ingest = params["ingest"]
     ingest["source"] = source
     ingest["synthetic"]["n_customers"] = 300
     outputs = SequentialRunner().run(ingest_pipeline() + features_pipeline(), _catalog(ingest))

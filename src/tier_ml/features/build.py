@@ -17,6 +17,7 @@ import pandas as pd
 
 from tier_ml.features.deal_state import deals_at
 from tier_ml.features.registry import FeatureConfig, feature_registry
+from tier_ml.progress import progress
 
 LABEL_COLUMNS = ("won_any", "won_revenue")
 DEFAULT_CONFIG = FeatureConfig()
@@ -334,7 +335,8 @@ def build_feature_table(
 ) -> pd.DataFrame:
     """Features and labels at each cutoff, stacked: one row per customer and cutoff."""
     frames = [
-        build_features(customers, deals, activities, t, config, deal_history) for t in cutoffs
+        build_features(customers, deals, activities, t, config, deal_history)
+        for t in progress(list(cutoffs), "features", "cutoff")
     ]
     features = pd.concat(frames, ignore_index=True)
     labels = build_labels(features, deals, horizon_days)

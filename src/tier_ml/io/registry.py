@@ -1,7 +1,8 @@
 """Kedro datasets over the MLflow model registry.
 
 Saving logs each trained model as an MLflow pyfunc (with signature and input example) in the
-active run and registers it as `tier_ml_<kind>`; once all are registered, every new version
+active run and registers it as `<namespace>_<kind>` (`tier_ml_propensity` in the default
+namespace, see `tier_ml.namespace`); once all are registered, every new version
 gets the alias `candidate`, and the very first version also `champion` (all or none). Loading
 returns the models under an alias (default `champion`) or pinned versions; a model never
 registered is simply absent. `AliasVersionsDataset` reads only the version numbers: a node that
@@ -23,9 +24,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from tier_ml.namespace import DEFAULT_NAMESPACE, registered_name
+
 logger = logging.getLogger(__name__)
 
-MODEL_PREFIX = "tier_ml_"
 RUNTIME_PACKAGES = (
     "lightgbm",
     "scikit-learn",
@@ -78,7 +80,7 @@ def pip_requirements() -> list[str]:
     return [f"{p}=={installed_version(p)}" for p in RUNTIME_PACKAGES]
 
 
-def log_version(model: ModelToLog) -> int:
+def log_version(model: ModelToLog, namespace: str) -> int:
     """Log in the active run and register a new version, moving no alias. Returns it."""
     example = _portable(model.input_example)
     signature = infer_signature(example, model.python_model.predict(None, example))
@@ -87,58 +89,61 @@ def log_version(model: ModelToLog) -> int:
         python_model=model.python_model,
         signature=signature,
         input_example=example,
-        registered_model_name=MODEL_PREFIX + model.kind,
+        registered_model_name=registered_name(namespace, model.kind),
         pip_requirements=pip_requirements(),
         code_paths=[str(PACKAGE_DIR)],
     )
     return int(info.registered_model_version)
 
 
-def tag_version(model: ModelToLog, version: int) -> None:
+def tag_version(model: ModelToLog, version: int, namespace: str) -> None:
     """Set the model's tags on its new version (separate from logging, so that a failure
     here still finds the version to delete)."""
     client = MlflowClient()
     for key, value in model.tags.items():
-        client.set_model_version_tag(MODEL_PREFIX + model.kind, str(version), key, value)
+        client.set_model_version_tag(
+            registered_name(namespace, model.kind), str(version), key, value
+        )
 
 
-def set_aliases(versions: dict[str, int]) -> None:
+def set_aliases(versions: dict[str, int], namespace: str) -> None:
     """`candidate` on each new version; `champion` too where a model has none yet."""
     client = MlflowClient()
     for kind, version in versions.items():
-        name = MODEL_PREFIX + kind
+        name = registered_name(namespace, kind)
         client.set_registered_model_alias(name, CANDIDATE, version)
         if champion_version(name) is None:
             client.set_registered_model_alias(name, CHAMPION, version)
         logger.info("Registered %s version %d (alias %s)", name, version, CANDIDATE)
 
 
-def delete_versions(versions: dict[str, int]) -> None:
+def delete_versions(versions: dict[str, int], namespace: str) -> None:
     """Undo a failed registration: no version of it stays behind to be promoted by mistake."""
     client = MlflowClient()
     for kind, version in versions.items():
-        client.delete_model_version(MODEL_PREFIX + kind, str(version))
-        logger.warning("Registration failed: deleted %s version %d", MODEL_PREFIX + kind, version)
+        name = registered_name(namespace, kind)
+        client.delete_model_version(name, str(version))
+        logger.warning("Registration failed: deleted %s version %d", name, version)
 
 
-def register_all(models: list[ModelToLog]) -> dict[str, int]:
+def register_all(models: list[ModelToLog], namespace: str) -> dict[str, int]:
     """All models or none: aliases move only once every model is logged, and a failure
     part-way deletes this attempt's versions, so `candidate` never mixes two trainings."""
     versions: dict[str, int] = {}
     try:
         for model in models:
-            versions[model.kind] = log_version(model)
-            tag_version(model, versions[model.kind])
+            versions[model.kind] = log_version(model, namespace)
+            tag_version(model, versions[model.kind], namespace)
     except Exception:
-        delete_versions(versions)
+        delete_versions(versions, namespace)
         raise
-    set_aliases(versions)
+    set_aliases(versions, namespace)
     return versions
 
 
-def alias_versions(kinds: list[str], alias: str) -> dict[str, int | None]:
+def alias_versions(kinds: list[str], alias: str, namespace: str) -> dict[str, int | None]:
     """The version each kind's alias points at (None where unset)."""
-    return {k: champion_version(MODEL_PREFIX + k, alias) for k in kinds}
+    return {k: champion_version(registered_name(namespace, k), alias) for k in kinds}
 
 
 def champion_version(name: str, alias: str = CHAMPION) -> int | None:
@@ -148,9 +153,15 @@ def champion_version(name: str, alias: str = CHAMPION) -> int | None:
         return None
 
 
-def load_registered(kind: str, alias: str = CHAMPION, version: int | None = None) -> Any | None:
-    """The estimator registered as `tier_ml_<kind>` under `alias` (or `version`), or None."""
-    name = MODEL_PREFIX + kind
+def load_registered(
+    kind: str,
+    alias: str = CHAMPION,
+    version: int | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+) -> Any | None:
+    """The estimator registered as `<namespace>_<kind>` under `alias` (or `version`), or
+    None."""
+    name = registered_name(namespace, kind)
     if version is None and champion_version(name, alias) is None:
         return None
     uri = f"models:/{name}/{version}" if version else f"models:/{name}@{alias}"
@@ -158,9 +169,14 @@ def load_registered(kind: str, alias: str = CHAMPION, version: int | None = None
     return getattr(python_model, "estimator", python_model)
 
 
-def registered_tags(kind: str, alias: str = CHAMPION, version: int | None = None) -> dict:
+def registered_tags(
+    kind: str,
+    alias: str = CHAMPION,
+    version: int | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+) -> dict:
     """The tags of the version `load_registered` would return ({} when there is none)."""
-    name = MODEL_PREFIX + kind
+    name = registered_name(namespace, kind)
     version = version or champion_version(name, alias)
     if version is None:
         return {}
@@ -175,68 +191,88 @@ class RegisteredModelsDataset(AbstractDataset[list[ModelToLog], dict[str, Any]])
         kinds: list[str],
         alias: str = CHAMPION,
         versions: dict[str, int] | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
         metadata: dict | None = None,
     ):
         self._kinds = list(kinds)
         self._alias = alias
         self._versions = {k: int(v) for k, v in (versions or {}).items() if v}
+        self._namespace = namespace
         self.metadata = metadata
 
     def load(self) -> dict[str, Any]:
-        loaded = {k: load_registered(k, self._alias, self._versions.get(k)) for k in self._kinds}
+        loaded = {
+            k: load_registered(k, self._alias, self._versions.get(k), self._namespace)
+            for k in self._kinds
+        }
         models = {k: v for k, v in loaded.items() if v is not None}
         if "propensity" in models:
             models[TAGS] = registered_tags(
-                "propensity", self._alias, self._versions.get("propensity")
+                "propensity", self._alias, self._versions.get("propensity"), self._namespace
             )
         return models
 
     def save(self, data: list[ModelToLog]) -> None:
-        register_all(data)
+        register_all(data, self._namespace)
 
     def _describe(self) -> dict[str, Any]:
-        return {"kinds": self._kinds, "alias": self._alias, "versions": self._versions}
+        return {
+            "kinds": self._kinds,
+            "alias": self._alias,
+            "versions": self._versions,
+            "namespace": self._namespace,
+        }
 
 
 class AliasVersionsDataset(AbstractDataset[None, dict[str, int | None]]):
     """Read-only: {kind: version} under an alias, without loading any model."""
 
-    def __init__(self, kinds: list[str], alias: str = CANDIDATE, metadata: dict | None = None):
+    def __init__(
+        self,
+        kinds: list[str],
+        alias: str = CANDIDATE,
+        namespace: str = DEFAULT_NAMESPACE,
+        metadata: dict | None = None,
+    ):
         self._kinds = list(kinds)
         self._alias = alias
+        self._namespace = namespace
         self.metadata = metadata
 
     def load(self) -> dict[str, int | None]:
-        return alias_versions(self._kinds, self._alias)
+        return alias_versions(self._kinds, self._alias, self._namespace)
 
     def save(self, data: None) -> None:
         raise DatasetError("AliasVersionsDataset is read-only: registration saves the models")
 
     def _describe(self) -> dict[str, Any]:
-        return {"kinds": self._kinds, "alias": self._alias}
+        return {"kinds": self._kinds, "alias": self._alias, "namespace": self._namespace}
 
 
 class ChampionAliasDataset(AbstractDataset[dict, dict]):
     """Save a promotion decision: when it says promote, `champion` moves to the `candidate`
     version of every kind. Load: the current champion versions."""
 
-    def __init__(self, kinds: list[str], metadata: dict | None = None):
+    def __init__(
+        self, kinds: list[str], namespace: str = DEFAULT_NAMESPACE, metadata: dict | None = None
+    ):
         self._kinds = list(kinds)
+        self._namespace = namespace
         self.metadata = metadata
 
     def load(self) -> dict:
-        return alias_versions(self._kinds, CHAMPION)
+        return alias_versions(self._kinds, CHAMPION, self._namespace)
 
     def save(self, data: dict) -> None:
         if not data.get("promote"):
             return
         client = MlflowClient()
         for kind in self._kinds:
-            name = MODEL_PREFIX + kind
+            name = registered_name(self._namespace, kind)
             version = champion_version(name, CANDIDATE)
             if version is not None:
                 client.set_registered_model_alias(name, CHAMPION, version)
                 logger.info("Promoted %s version %d to %s", name, version, CHAMPION)
 
     def _describe(self) -> dict[str, Any]:
-        return {"kinds": self._kinds}
+        return {"kinds": self._kinds, "namespace": self._namespace}

@@ -4,9 +4,15 @@ DuckDB file of views that read through the pointers.
 Layout under the store's root::
 
     as_of=2025-12-31/
-        run-20261124T052000Z-k3j9x/   scores.parquet, reasons.parquet (never changed)
+        run-20261124T052000Z-k3j9x/   scores.parquet, reasons.parquet, run.parquet
+                                      (never changed)
         current -> run-20261124T052000Z-k3j9x
     .lock                             the writer's pid while a run writes
+
+The DuckDB views, for BI tools: `scores` (with `action` as a code), `reasons` (the feature's
+label, its numeric `value` or its `category`), `runs` (each run's horizon), and the lookups
+`tiers` (tier and action codes, an action label per language) and `features` (feature codes
+and labels of the latest run).
 
 A writer stages a run in `.staging-*`, renames it to `run-*`, then swaps the `current`
 symlink with one `os.replace`. That swap is the only commit point: Parquet readers (through
@@ -19,6 +25,7 @@ one left.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import shutil
@@ -26,7 +33,7 @@ import signal
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,7 +42,9 @@ import duckdb
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
-FILES = {"scores": "scores.parquet", "reasons": "reasons.parquet"}
+from tier_ml.tiering import ACTION_CODES, ACTIONS, TIERS
+
+FILES = {"scores": "scores.parquet", "reasons": "reasons.parquet", "runs": "run.parquet"}
 CURRENT = "current"
 LOCK = ".lock"
 KILL_AT = "TIER_ML_SCORE_STORE_KILL_AT"
@@ -53,11 +62,24 @@ class StoreLockedError(RuntimeError):
 
 @dataclass(frozen=True)
 class ScoreRun:
-    """One scoring run: its date, the scores and the long-format contributions."""
+    """One scoring run: its date, the scores, the long-format contributions, the horizon
+    its predictions look ahead, and the labels of the feature codes it may name."""
 
     as_of: pd.Timestamp
     scores: pd.DataFrame
     reasons: pd.DataFrame
+    horizon_days: int
+    feature_labels: Mapping[str, str] = field(default_factory=dict)
+
+    def runs_row(self) -> pd.DataFrame:
+        """The run's own row of the `runs` table."""
+        return pd.DataFrame(
+            {
+                "as_of": [pd.Timestamp(self.as_of)],
+                "horizon_days": [int(self.horizon_days)],
+                "scored_at": [pd.Timestamp.now("UTC").tz_localize(None)],
+            }
+        ).astype({"as_of": "datetime64[us]", "scored_at": "datetime64[us]"})
 
 
 def partition_name(as_of: pd.Timestamp) -> str:
@@ -103,27 +125,80 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def view_definitions(root: Path) -> dict[str, tuple[str, str]]:
-    """Per table, the `CREATE VIEW` statement and the comment that identifies it. The path
-    is absolute so that notebooks and BI tools can open the file from any folder."""
+def _current(root: Path, table: str, typed: Mapping[str, str]) -> str:
+    """Every current run of one table. The columns a view names are typed even before the
+    first run (DuckDB binds a view when it creates it, and no file has them yet)."""
+    pattern = (root.resolve() / "as_of=*" / CURRENT / FILES[table]).as_posix()
+    anchor = ", ".join(f"NULL::{kind} AS {column}" for column, kind in typed.items())
+    return (
+        f"(SELECT * FROM read_parquet({_sql_string(pattern)}, union_by_name = true, "
+        f"allow_empty = true) UNION ALL BY NAME SELECT {anchor} WHERE false)"
+    )
+
+
+def _lookup(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A small table of text written into the view itself (typed, even when empty)."""
+    header = ", ".join(f"NULL::VARCHAR AS {c}" for c in columns)
+    body = "".join(f" UNION ALL SELECT {', '.join(map(_sql_string, r))}" for r in rows)
+    return f"SELECT {header} WHERE false{body}"
+
+
+def tier_rows() -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Tier and action codes, with the action's label in every language of the scores."""
+    columns = ("tier", "action", *(f"action_{language}" for language in ACTIONS))
+    rows = [(t, ACTION_CODES[t], *(labels[t] for labels in ACTIONS.values())) for t in TIERS]
+    return columns, rows
+
+
+def view_definitions(root: Path, feature_labels: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Per view, the `CREATE VIEW` statement and the comment that identifies it (what it
+    holds, and a digest of its definition). Paths are absolute so that notebooks and BI tools
+    can open the file from any folder. `scores.action` is the language-free code of the
+    `tiers` lookup (the Parquet files keep the label of the scoring language); `reasons`
+    values of runs from before they were stored as numbers are cast."""
+    tiers_columns, tiers = tier_rows()
+    queries = {
+        "tiers": (
+            "tier and action codes, action labels per language",
+            _lookup(tiers_columns, tiers),
+        ),
+        "features": (
+            "feature codes and labels of the latest scoring run",
+            _lookup(("feature", "label"), sorted(feature_labels.items())),
+        ),
+        "scores": (
+            f"current score runs under {root.resolve().as_posix()}",
+            "SELECT s.* REPLACE (t.action AS action) FROM "
+            f"{_current(root, 'scores', {'tier': 'VARCHAR', 'action': 'VARCHAR'})} AS s "
+            "LEFT JOIN tiers AS t USING (tier)",
+        ),
+        "reasons": (
+            f"contributions of the current score runs under {root.resolve().as_posix()}",
+            "SELECT * REPLACE (TRY_CAST(value AS DOUBLE) AS value) FROM "
+            f"{_current(root, 'reasons', {'value': 'DOUBLE'})}",
+        ),
+        "runs": (
+            f"horizon and time of the current score runs under {root.resolve().as_posix()}",
+            f"SELECT * FROM {_current(root, 'runs', {'horizon_days': 'INTEGER'})}",
+        ),
+    }
     definitions = {}
-    for table, file in FILES.items():
-        pattern = (root.resolve() / "as_of=*" / CURRENT / file).as_posix()
-        source = f"read_parquet({_sql_string(pattern)}, union_by_name = true, allow_empty = true)"
-        statement = f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM {source}"
-        definitions[table] = statement, f"current score runs: {pattern}"
+    for view, (about, query) in queries.items():
+        statement = f"CREATE OR REPLACE VIEW {view} AS {query}"
+        digest = hashlib.sha256(statement.encode()).hexdigest()[:12]
+        definitions[view] = statement, f"{about} [{digest}]"
     return definitions
 
 
-def ensure_views(root: Path, database: Path) -> None:
-    """Point the `scores` and `reasons` views at `root`, in one transaction. The file is
-    not opened for writing when they already do, so that readers may keep it open
-    (read-only) between runs."""
-    wanted = view_definitions(root)
+def ensure_views(root: Path, database: Path, feature_labels: Mapping[str, str]) -> None:
+    """Create or update the views, in one transaction. The file is not opened for writing
+    when they are already as wanted, so that readers may keep it open (read-only) between
+    runs."""
+    wanted = view_definitions(root, feature_labels)
     if database.exists():
         with duckdb.connect(str(database), read_only=True) as con:
             found = dict(con.execute("SELECT view_name, comment FROM duckdb_views()").fetchall())
-        if all(found.get(table) == comment for table, (_, comment) in wanted.items()):
+        if all(found.get(view) == comment for view, (_, comment) in wanted.items()):
             return
     database.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(database)) as con:
@@ -131,12 +206,12 @@ def ensure_views(root: Path, database: Path) -> None:
             name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
         }
         con.begin()
-        for table, (statement, comment) in wanted.items():
-            if table in tables:  # the old layout copied the runs into tables
-                con.execute(f"DROP TABLE {table}")
+        for view, (statement, comment) in wanted.items():
+            if view in tables:  # the old layout copied the runs into tables
+                con.execute(f"DROP TABLE {view}")
             _checkpoint("duckdb")
             con.execute(statement)
-            con.execute(f"COMMENT ON VIEW {table} IS {_sql_string(comment)}")
+            con.execute(f"COMMENT ON VIEW {view} IS {_sql_string(comment)}")
         con.commit()
 
 
@@ -263,6 +338,7 @@ def write_run(root: Path, run: ScoreRun) -> Path:
         run.scores.to_parquet(staging / FILES["scores"], index=False)
         _checkpoint("staging")
         run.reasons.to_parquet(staging / FILES["reasons"], index=False)
+        run.runs_row().to_parquet(staging / FILES["runs"], index=False)
     except BaseException:
         shutil.rmtree(staging)
         raise
@@ -272,7 +348,7 @@ def write_run(root: Path, run: ScoreRun) -> Path:
 def save_run(root: Path, database: Path, run: ScoreRun, wait: bool = False) -> Path:
     """Write one run to the store and keep the DuckDB views on it."""
     with store_lock(root, wait):
-        ensure_views(root, database)
+        ensure_views(root, database, run.feature_labels)
         return write_run(root, run)
 
 

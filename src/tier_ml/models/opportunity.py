@@ -20,6 +20,7 @@ from tier_ml.features.build import DEFAULT_CONFIG
 from tier_ml.features.deal_state import deals_at
 from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.propensity import PropensityModel
+from tier_ml.progress import progress
 
 DEAL_FEATURES = ("amount", "deal_age_days", "product", "owner", "overdue")
 CUSTOMER_HISTORY = (
@@ -174,7 +175,7 @@ def add_pipeline_value(
             model_for(rows, t, horizon_days, seed),
             historic_win_rate(deals, t),
         )
-        for t in sorted(features["as_of"].unique())
+        for t in progress(sorted(features["as_of"].unique()), "model input", "cutoff")
     ]
     return join_pipeline_value(features, pd.concat(values, ignore_index=True))
 

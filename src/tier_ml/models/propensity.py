@@ -13,6 +13,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from tier_ml.models.matrix import learn_categories, to_matrix
+from tier_ml.treeshap import exact_contributions
 
 DEFAULT_LGBM = {
     "n_estimators": 400,
@@ -167,7 +168,7 @@ class PropensityModel(BaseEstimator):
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Exact TreeSHAP on the raw scale: one column per feature plus the base value last."""
-        return self.booster_.predict(self.matrix(X), pred_contrib=True)
+        return exact_contributions(self.booster_, self.matrix(X))
 
     @property
     def best_iteration(self) -> int:

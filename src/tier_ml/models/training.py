@@ -29,6 +29,7 @@ from tier_ml.models.candidates import (
 from tier_ml.models.matrix import model_columns
 from tier_ml.models.segments import SegmentModel
 from tier_ml.models.selection import Selection, choose_champion
+from tier_ml.progress import progress
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,19 @@ def replay_at(model_input: pd.DataFrame, origin: pd.Timestamp, params: TrainPara
     )
 
 
+def replay_origins(
+    model_input: pd.DataFrame, origins: list[pd.Timestamp], params: TrainParams
+) -> pd.DataFrame:
+    """Every candidate at every origin, each fitted only on cutoffs closed by its origin."""
+    return pd.concat(
+        [
+            replay_at(model_input, pd.Timestamp(o), params)
+            for o in progress(origins, "evaluation", "origin")
+        ],
+        ignore_index=True,
+    )
+
+
 def cross_validated(model_input: pd.DataFrame, params: TrainParams) -> pd.DataFrame:
     """Too little history for a replay: each customer fold at the latest cutoff is predicted
     by candidates fitted on the other customers' rows. Not a test of time: said so in the log."""
@@ -191,7 +205,7 @@ def cross_validated(model_input: pd.DataFrame, params: TrainParams) -> pd.DataFr
     # another seed than the candidates' own early-stopping folds, which nest inside these
     folds = customer_folds(model_input["customer_id"], params.seed + 1)
     frames = []
-    for fold in np.unique(folds):
+    for fold in progress(np.unique(folds), "evaluation", "customer fold", str):
         train = model_input[folds != fold]
         methods = available_candidates(model_input, models_allowed(train, params).passed)
         held = model_input[(folds == fold) & (model_input["as_of"] == latest)]
@@ -213,9 +227,7 @@ def evaluate_candidates(model_input: pd.DataFrame, params: TrainParams) -> Evalu
     cutoffs = sorted(model_input["as_of"].unique())
     origins = selection_origins(cutoffs, params.horizon_days, params.selection_origins)
     if origins:
-        predictions = pd.concat(
-            [replay_at(model_input, o, params) for o in origins], ignore_index=True
-        )
+        predictions = replay_origins(model_input, origins, params)
         evidence = f"rolling origins {', '.join(str(o.date()) for o in origins)}"
     else:
         predictions = cross_validated(model_input, params)

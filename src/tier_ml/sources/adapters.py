@@ -17,6 +17,7 @@ import pandas as pd
 
 from tier_ml.contract import CRMTables, ParseOptions, RawTable, enforce_contract
 from tier_ml.sources.files import CsvOptions, read_raw_table
+from tier_ml.sources.presets import with_preset
 from tier_ml.sources.synthetic import SyntheticSpec, generate_crm
 
 
@@ -52,19 +53,32 @@ def synthetic_source(params: Mapping[str, Any]) -> SourceTables:
     )
 
 
+def _required_path(params: Mapping[str, Any], name: str, what: str) -> str:
+    """A path the export cannot do without; unset (the shipped default), the key is named."""
+    path = params.get(f"{name}_path")
+    if not path:
+        raise ValueError(f"ingest.crm_export.{name}_path is not set: point it at your {what}")
+    return path
+
+
 def crm_export_source(params: Mapping[str, Any]) -> SourceTables:
-    """The user's own CRM export: CSV or Parquet files, a column mapping and a status mapping;
-    optionally activities and a deal history (field changes, e.g. OpportunityFieldHistory)."""
+    """The user's own CRM export: CSV or Parquet files, a column mapping and a status mapping
+    (a vendor's `preset` under the user's own keys); optionally activities and a deal history
+    (field changes, e.g. OpportunityFieldHistory)."""
+    params = with_preset(params)
     csv = CsvOptions(**params.get("csv", {}))
     columns = params.get("columns", {})
 
+    def read(name: str, path: str) -> RawTable:
+        return read_raw_table(name, path, columns.get(name), csv)
+
     def optional(name: str) -> RawTable | None:
         path = params.get(f"{name}_path")
-        return read_raw_table(name, path, columns.get(name), csv) if path else None
+        return read(name, path) if path else None
 
     return SourceTables(
-        read_raw_table("customers", params["customers_path"], columns.get("customers"), csv),
-        read_raw_table("deals", params["deals_path"], columns.get("deals"), csv),
+        read("customers", _required_path(params, "customers", "accounts export")),
+        read("deals", _required_path(params, "deals", "opportunities export")),
         optional("activities"),
         _options(params),
         optional("deal_history"),

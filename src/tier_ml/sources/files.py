@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +24,26 @@ def _unreadable(name: str, path: Path, rule: str) -> ContractError:
     return ContractError([Violation(name, str(path), "*", rule, 0, pd.DataFrame())])
 
 
+# A contract column's name in the source: one name, or several to try in order.
+ColumnNames = str | Sequence[str]
+
+
+def contract_renames(columns: Mapping[str, ColumnNames], header: Sequence[str]) -> dict[str, str]:
+    """Source column -> contract column. A contract column may list several source names (a
+    vendor's report label and its API name); the first one the file has is used."""
+    renames = {}
+    for contract, names in columns.items():
+        candidates = [names] if isinstance(names, str) else list(names or [])
+        present = [n for n in candidates if n in header]
+        if present:
+            renames[present[0]] = contract
+    return renames
+
+
 def read_raw_table(
     name: str,
     path: str | Path,
-    columns: Mapping[str, str] | None = None,
+    columns: Mapping[str, ColumnNames] | None = None,
     csv: CsvOptions = CsvOptions(),
 ) -> RawTable:
     """Read a CSV or Parquet file with every cell as text and rename columns to the contract's.
@@ -40,8 +56,7 @@ def read_raw_table(
     parquet = path.suffix.lower() == ".parquet"
     frame = _read_parquet(path) if parquet else _read_csv(name, path, csv)
     frame.columns = [str(c).strip() for c in frame.columns]
-    rename = {source: contract for contract, source in (columns or {}).items()}
-    frame = frame.rename(columns=rename)
+    frame = frame.rename(columns=contract_renames(columns or {}, list(frame.columns)))
     decimal = "." if parquet else csv.decimal
     return RawTable(name=name, source_file=str(path), frame=frame, decimal=decimal)
 

@@ -8,15 +8,18 @@ from typing import Any
 import pandas as pd
 
 from tier_ml.contract import CRMTables
+from tier_ml.features.build import data_start
 from tier_ml.sources.adapters import load_source
 
 logger = logging.getLogger(__name__)
 
 
 def data_profile(tables: CRMTables, source: str) -> dict[str, Any]:
-    """What later pipelines need to know about the data: its end date and its size."""
+    """What later pipelines (and the MLflow run's tags) need to know about the data: the
+    dates it covers and its size."""
     return {
         "source": source,
+        "data_start": data_start(tables.deals, tables.activities).date().isoformat(),
         "data_end": tables.data_end.date().isoformat(),
         "customers": len(tables.customers),
         "deals": len(tables.deals),

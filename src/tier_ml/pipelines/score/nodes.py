@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from tier_ml.features.config import FeatureParams
-from tier_ml.features.registry import reason_registry
+from tier_ml.features.registry import FeatureSpec, reason_registry
 from tier_ml.io.registry import TAGS
 from tier_ml.io.scores import ScoreRun, previous_run
 from tier_ml.models.inputs import use_btyd_features
@@ -49,6 +49,21 @@ def unpromoted(
         for kind, version in candidate_versions.items()
         if version is not None and version != champion_versions.get(kind)
     }
+
+
+def with_labels(reasons: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
+    """Each contribution's feature label beside its code, so that a BI table reads without
+    a join; a column the registry does not know (a stacked model's baseline score) in
+    words."""
+    label = reasons["feature"].map(labels).fillna(reasons["feature"].str.replace("_", " "))
+    labelled = reasons.copy()
+    labelled.insert(reasons.columns.get_loc("feature") + 1, "label", label.astype("str"))
+    return labelled
+
+
+def feature_labels(registry: Mapping[str, FeatureSpec]) -> dict[str, str]:
+    """Feature code to label: the run's `features` lookup for BI."""
+    return {name: spec.label for name, spec in registry.items()}
 
 
 class ScoredBeforeTraining(ValueError):
@@ -119,6 +134,7 @@ def score_all(
     )
     check_trained_through(as_of, scoring_models.get(TAGS, {}))
     feature_params = FeatureParams.from_dict(features)
+    registry = reason_registry(feature_params.config)
     params = scoring_params(
         scoring,
         features,
@@ -142,7 +158,7 @@ def score_all(
         table,
         scoring_models,
         params,
-        reason_registry(feature_params.config),
+        registry,
         previous_run(score_history, params.as_of),
     )
     summary = run_summary(scores, time.perf_counter() - start)
@@ -155,4 +171,6 @@ def score_all(
         summary,
     )
     metrics = {k: {"value": float(v), "step": 0} for k, v in summary.items()}
-    return ScoreRun(params.as_of, scores, reasons), metrics
+    labels = feature_labels(registry)
+    run = ScoreRun(params.as_of, scores, with_labels(reasons, labels), params.horizon_days, labels)
+    return run, metrics
