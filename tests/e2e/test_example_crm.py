@@ -35,14 +35,15 @@ def test_a_clone_carries_no_mlflow_store(clone):
     assert not [f for f in tracked if f.endswith(".db") or f.startswith("mlruns/")]
 
 
-def test_every_documented_env_is_in_the_readme():
-    readme = (PROJECT / "README.md").read_text()
-    documented = {
-        line.split("--env=")[1].split()[0]
-        for line in readme.splitlines()
-        if "kedro run --env=" in line
-    }
-    assert documented <= {*DOCUMENTED_ENVS, "spark"}, documented - set(DOCUMENTED_ENVS)
+def test_every_env_the_readme_runs_is_tested_here():
+    """The README's command lines (not its prose examples) name only the envs tested here."""
+    commands = [
+        line.strip()
+        for line in (PROJECT / "README.md").read_text().splitlines()
+        if line.strip().startswith((".tools/bin/uv run kedro run --env=", "kedro run --env="))
+    ]
+    documented = {line.split("--env=")[1].split()[0] for line in commands}
+    assert documented and documented <= {*DOCUMENTED_ENVS, "spark"}, documented
 
 
 @pytest.mark.slow
