@@ -39,13 +39,11 @@ test: install-spark
 test-browser: install
 	$(RUN) pytest -m browser
 
+# The whole report as one PNG, as tall as the page (headless Chromium, as in the browser test).
 report-shot: install
 	test -f data/08_reporting/tier_report.html || $(RUN) kedro run
-	chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-	  --disable-background-networking --disable-component-update --disable-sync \
-	  --user-data-dir=$$(mktemp -d) --hide-scrollbars --window-size=1280,3600 \
-	  --screenshot=data/08_reporting/tier_report.png \
-	  file://$(CURDIR)/data/08_reporting/tier_report.html
+	$(RUN) python -m tests.e2e.browser data/08_reporting/tier_report.html \
+	  data/08_reporting/tier_report.png
 
 bench: install
 	$(RUN) python benchmarks/features.py

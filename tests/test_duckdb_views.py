@@ -1,9 +1,10 @@
 """The DuckDB file for BI tools: codes with labels per language, feature labels, numeric
-values, each run's horizon; and the README's SQL runs as written."""
+values, each run's horizon and drift; and the README's SQL runs as written."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,15 @@ from tier_ml.scoring import ScoringParams, score_customers
 from tier_ml.tiering import ACTION_CODES, ACTIONS, TierPolicy
 
 EARLIER, LATEST = pd.Timestamp("2025-06-01"), pd.Timestamp("2025-06-15")
+DRIFT = pd.DataFrame(
+    {
+        "as_of": pd.Series([LATEST] * 3, dtype="datetime64[us]"),
+        "feature": ["won_count_total", "p_win", "tier"],
+        "against": ["training", "previous_run", "previous_run"],
+        "psi": [0.31, 0.02, 0.12],
+        "level": ["alert", "stable", "warning"],
+    }
+)
 
 
 def scored(as_of: pd.Timestamp, horizon_days: int, language: str, history: pd.DataFrame):
@@ -40,12 +50,13 @@ def scored(as_of: pd.Timestamp, horizon_days: int, language: str, history: pd.Da
 
 @pytest.fixture
 def store(tmp_path) -> tuple[ScoreStoreDataset, Path]:
-    """Two runs: one in English with a 180-day horizon, a later one in Chinese with 91."""
+    """Two runs: one in English with a 180-day horizon, a later one in Chinese with 91 and
+    some drift."""
     database = tmp_path / "tier_ml.duckdb"
     dataset = ScoreStoreDataset(str(tmp_path / "scores"), str(database))
     first = scored(EARLIER, 180, "en", pd.DataFrame())
     dataset.save(first)
-    dataset.save(scored(LATEST, 91, "zh", first.scores))
+    dataset.save(replace(scored(LATEST, 91, "zh", first.scores), drift=DRIFT))
     return dataset, database
 
 
@@ -100,14 +111,36 @@ def test_each_run_stores_its_horizon(store):
     assert runs["as_of"].tolist() == [EARLIER, LATEST]
 
 
+def test_drift_is_kept_per_run_with_stable_types(store):
+    _, database = store
+    types = dict(query(database, "describe drift")[["column_name", "column_type"]].values)
+    assert types == {
+        "as_of": "TIMESTAMP",
+        "feature": "VARCHAR",
+        "against": "VARCHAR",
+        "psi": "DOUBLE",
+        "level": "VARCHAR",
+    }
+    drift = query(database, "select * from drift order by psi desc")
+    expected = DRIFT.sort_values("psi", ascending=False, ignore_index=True)
+    pd.testing.assert_frame_equal(drift, expected, check_dtype=False)
+
+
 def test_the_views_answer_before_the_first_run_and_cast_old_text_values(tmp_path):
     root, database = tmp_path / "scores", tmp_path / "tier_ml.duckdb"
     ensure_views(root, database, {})
     counts = {
         view: query(database, f"select count(*) as n from {view}")["n"].item()
-        for view in ("scores", "reasons", "runs", "features", "tiers")
+        for view in ("scores", "reasons", "runs", "features", "tiers", "drift")
     }
-    assert counts == {"scores": 0, "reasons": 0, "runs": 0, "features": 0, "tiers": 4}
+    assert counts == {
+        "scores": 0,
+        "reasons": 0,
+        "runs": 0,
+        "features": 0,
+        "tiers": 4,
+        "drift": 0,
+    }
     # a run of an older tier_ml stored values as text
     legacy = scored(EARLIER, 180, "en", pd.DataFrame())
     ScoreStoreDataset(str(root), str(database)).save(

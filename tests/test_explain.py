@@ -8,6 +8,7 @@ import pytest
 from scipy.special import expit
 
 from tier_ml.explain import (
+    contribution_changes,
     group_columns,
     one_hot_groups,
     probability_scale,
@@ -71,6 +72,33 @@ def test_no_reason_is_invented_when_nothing_raises_the_score():
     values = pd.DataFrame({"win_rate": [0.1], "open_deal_count": [0.0]})
     reasons = reason_codes(contributions, values, REGISTRY).iloc[0]
     assert reasons["reason_1"] is None and reasons["risk_1"].startswith("wins 10%")
+
+
+def test_an_effect_that_rounds_to_zero_points_is_no_reason():
+    contributions = pd.DataFrame(
+        {"open_deal_count": [0.0004, 0.0006], "win_rate": [-0.0004, -0.0006]}
+    )
+    values = pd.DataFrame({"open_deal_count": [1.0, 1.0], "win_rate": [0.5, 0.5]})
+    reasons = reason_codes(contributions, values, REGISTRY)
+    assert reasons[["reason_1", "risk_1"]].iloc[0].isna().all()
+    assert reasons.loc[1, "reason_1"] == "1 open deal (+0.1 pts)"
+    assert reasons.loc[1, "risk_1"] == "wins 50% of closed deals (-0.1 pts)"
+
+
+def test_contribution_changes_between_runs_only_for_features_both_runs_know():
+    before, after = pd.Timestamp("2025-09-30"), pd.Timestamp("2025-12-31")
+    reasons = pd.DataFrame(
+        {
+            "customer_id": ["x", "x", "x", "x"],
+            "as_of": [before, before, after, after],
+            "feature": ["open_deal_count", "win_rate", "open_deal_count", "tenure_days"],
+            "contribution": [0.05, 0.02, 0.35, 0.10],
+        }
+    )
+    changes = contribution_changes(reasons, before, after)
+    assert changes["feature"].tolist() == ["open_deal_count"]
+    assert changes["change"].iloc[0] == pytest.approx(0.30)
+    assert contribution_changes(reasons, after, after + pd.Timedelta(days=1)).empty
 
 
 def test_one_hot_columns_are_regrouped_to_their_feature():

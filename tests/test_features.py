@@ -198,6 +198,30 @@ def test_feature_columns_all_have_a_registry_entry(at_t):
     assert registry["days_since_last_won"].sentence(np.nan) == "no won deal yet"
 
 
+@pytest.mark.parametrize(
+    "feature, value, sentence",
+    [
+        ("open_deal_count", 1.0, "1 open deal"),
+        ("open_deal_count", 2.0, "2 open deals"),
+        ("open_deal_count", 0.0, "0 open deals"),
+        ("act_total_30d", 1.0, "1 activity in the last 30 days"),
+        ("act_total_30d", 3.0, "3 activities in the last 30 days"),
+        ("act_meeting_90d", 1.0, "1 meeting in the last 90 days"),
+        ("won_count_180d", 1.0, "1 deal won in the last 180 days"),
+        ("open_deal_overdue_count", 1.0, "1 open deal past its expected close date"),
+        ("days_since_last_activity", 0.0, "contacted today"),
+        ("days_since_last_activity", 0.4, "contacted today"),
+        ("days_since_last_activity", 1.0, "no contact for 1 day"),
+        ("days_since_last_activity", 40.0, "no contact for 40 days"),
+        ("days_since_last_won", 0.0, "last won deal today"),
+        ("days_since_last_won", 1.0, "last won deal 1 day ago"),
+        ("purchase_gap_mean_days", 1.0, "buys every day on average"),
+    ],
+)
+def test_sentences_say_counts_in_the_singular_and_zero_days_as_today(feature, value, sentence):
+    assert feature_registry(CONFIG)[feature].sentence(value) == sentence
+
+
 def test_training_cutoffs_have_complete_labels():
     end = pd.Timestamp("2025-12-31")
     cutoffs = training_cutoffs(end, 180, 6)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
-from tier_ml.report.content import build_content
+from tier_ml.report.content import WORDS, accuracy_sentence, build_content
 from tier_ml.report.html import render
+from tier_ml.report.numbers import money, probability
 
 AS_OF = pd.Timestamp("2025-12-31")
 
@@ -232,3 +235,197 @@ def test_without_a_selection_the_report_has_no_champion_sentence():
     assert content.champion is None and content.candidates == []
     html = render(content)
     assert 'data-testid="tier-source"' not in html and 'id="data-scientists"' not in html
+
+
+def _render(history: pd.DataFrame, reasons: pd.DataFrame | None = None, **kwargs) -> str:
+    nothing = pd.DataFrame()
+    reasons = nothing if reasons is None else reasons
+    args = (history, reasons, nothing, nothing, {"open_deal_count": "open deals"}, "en", 10, 10)
+    return render(build_content(*args, None, {}, **kwargs))
+
+
+def test_money_is_said_in_the_report_currency():
+    assert ">$1,500 expected value<" in _render(scores(), currency="USD")  # tier A: 1000 + 500
+    assert ">1,500 CHF expected value<" in _render(scores(), currency="CHF")
+    assert ">1,500 expected value<" in _render(scores())
+
+
+@pytest.mark.parametrize(
+    "value, said",
+    [(0.999, "> 99%"), (1.0, "> 99%"), (0.001, "< 1%"), (0.0, "< 1%"), (0.42, "42%")],
+)
+def test_a_predicted_probability_never_reads_as_certainty(value, said):
+    assert probability(value) == said
+    top = scores().assign(p_win=[value, 0.5, 0.5, 0.5, 0.5])
+    html = _render(top)
+    assert f'<td class="num">{said.replace(">", "&gt;").replace("<", "&lt;")}</td>' in html
+    assert ">100%<" not in html and ">0%<" not in html
+
+
+def test_money_formats():
+    assert money(1234.4, "USD") == "$1,234"
+    assert money(-1234.6, "EUR") == "-€1,235"
+    assert money(1234.4, "CHF") == "1,234 CHF"
+    assert money(1234.4) == "1,234"
+    assert money(float("nan"), "USD") == "–"
+
+
+def test_the_header_states_the_horizon_and_every_column_has_a_header():
+    html = _render(scores(), horizon_days=91)
+    assert "win probability and expected value over the next 91 days" in html
+    assert re.search(r"<th[^>]*>\s*</th>", html) is None
+
+
+def test_one_name_for_expected_value_and_pts_explained_once():
+    reasons = pd.DataFrame(
+        {
+            "customer_id": ["C0"],
+            "as_of": [AS_OF],
+            "feature": ["open_deal_count"],
+            "contribution": [0.12],
+        }
+    )
+    html = _render(scores(), reasons)
+    assert "expected revenue" not in html.lower()
+    assert html.count("pts: percentage points of win probability") == 1
+
+
+def test_counts_take_the_singular():
+    one = scores().head(1)
+    quarantine = pd.DataFrame({"table": ["deals"], "reason": ["unknown customer"]})
+    nothing = pd.DataFrame()
+    html = render(build_content(one, nothing, nothing, quarantine, {}, "en", 10, 10, None, {}))
+    assert "· 1 customer" in html and "1 customers" not in html
+    assert "1</strong> row set aside at ingest" in html
+    assert "1 customers" not in html
+
+
+def test_drivers_that_round_to_zero_points_are_not_shown():
+    reasons = pd.DataFrame(
+        {
+            "customer_id": ["C0", "C0"],
+            "as_of": [AS_OF, AS_OF],
+            "feature": ["open_deal_count", "win_rate"],
+            "contribution": [0.12, 0.0004],
+        }
+    )
+    content = build_content(
+        scores(), reasons, pd.DataFrame(), pd.DataFrame(), {}, "en", 10, 10, None, {}
+    )
+    assert [d["feature"] for d in content.drivers["A"]] == ["open deal count"]
+
+
+def _two_runs() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """C0 moved from C to A by value alone, and more likely to buy; C3 moved from C to B by
+    value, less likely to buy (its amount grew); C1 was downgraded by an overlay."""
+    before = AS_OF - pd.Timedelta(days=30)
+    previous = scores().assign(as_of=before, tier=["C", "A", "A", "C", "D"])
+    previous = previous.assign(p_win=[0.10, 0.7, 0.7, 0.5, 0.1])
+    previous = previous.assign(expected_value=[100.0, 500.0, 300.0, 50.0, 200.0])
+    now = scores().assign(previous_tier=previous["tier"])
+    now.loc[0, ["tier", "tier_change", "tier_change_reason"]] = [
+        "A",
+        "up",
+        "expected value moved it from C to A",
+    ]
+    now.loc[1, ["tier", "tier_change", "tier_change_reason"]] = [
+        "C",
+        "down",
+        "inactivity downgrade to C: no deal opened or closed in the last 90 days",
+    ]
+    now.loc[3, ["tier", "tier_change", "tier_change_reason"]] = [
+        "B",
+        "up",
+        "expected value moved it from C to B",
+    ]
+    reasons = pd.DataFrame(
+        {
+            "customer_id": ["C0", "C0", "C0", "C0", "C3", "C3"],
+            "as_of": [before, before, AS_OF, AS_OF, before, AS_OF],
+            "feature": ["open_deal_count", "win_rate"] * 2 + ["open_deal_count"] * 2,
+            "contribution": [0.05, 0.02, 0.35, 0.01, 0.05, 0.15],
+        }
+    )
+    return pd.concat([previous, now], ignore_index=True), reasons
+
+
+def test_a_tier_change_says_what_changed_not_only_the_move():
+    history, reasons = _two_runs()
+    html = _render(history, reasons, currency="USD")
+    assert (
+        "expected value $100 → $1,000, win probability 10% → 90%; "
+        "mostly open deals (+30.0 pts)" in html
+    )
+    assert "moved it from" not in html
+    assert "inactivity downgrade to C" in html  # an overlay already says why
+    # the contributions explain the win probability, which fell: the amount moved C3
+    assert "expected value $50 → $250, win probability 50% → 30%<" in html
+    # without the earlier run's contributions: the numbers alone
+    assert "expected value $100 → $1,000, win probability 10% → 90%<" in _render(
+        history, currency="USD"
+    )
+
+
+def _tier_table(lift: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "origin": [AS_OF - pd.Timedelta(days=180), AS_OF],
+            "method": ["model", "model"],
+            "tier": ["A", "A"],
+            "customers": [2, 2],
+            "realised_win_rate": [0.9, 0.9],
+            "mean_predicted_p_win": [0.8, 0.8],
+            "revenue_share": [0.6, 0.6],
+            "lift": [9.9, lift],
+        }
+    )
+
+
+def test_accuracy_in_one_sentence_with_its_interval():
+    candidates = _candidates("model", ("rfm", "scorecard", "model")).assign(
+        top_decile_capture=[0.5, 0.62, 0.72]
+    )
+    selection = _selection("model", "the LightGBM model beats the weighted scorecard")
+    sentence = accuracy_sentence(_tier_table(3.62), candidates, selection, WORDS["en"], "en")
+    assert sentence == (
+        "Accounts tiered A on 2025-12-31 went on to buy 3.6× as often as the average account. "
+        "In the backtests, the champion (the LightGBM model) found 72% of the revenue won in its "
+        "top 10% of accounts, against 62% for the weighted scorecard at the same share: "
+        "+10.0 points (95% interval +8.0 to +12.0)."
+    )
+    zh = accuracy_sentence(_tier_table(3.62), candidates, selection, WORDS["zh"], "zh")
+    assert "3.6 倍" in zh and "72%" in zh and "（95% 区间 +8.0 至 +12.0）。" in zh
+    content = build_content(
+        scores(),
+        pd.DataFrame(),
+        _tier_table(3.62),
+        pd.DataFrame(),
+        {},
+        "en",
+        10,
+        10,
+        None,
+        {},
+        selection,
+        candidates,
+    )
+    html = render(content)
+    leadership, scientists = html.split('id="data-scientists"')
+    assert f'data-testid="accuracy-sentence"><strong>{sentence}' in leadership
+    for jargon in ("ECE", "Gini", "Lift"):
+        assert jargon not in leadership and jargon in scientists
+
+
+def test_a_baseline_champion_is_compared_with_the_best_model():
+    candidates = _candidates("scorecard", ("rfm", "scorecard", "model")).assign(
+        top_decile_capture=[0.5, 0.62, 0.72]
+    )
+    selection = _selection("scorecard", "no better")
+    table = _tier_table(2.0).assign(method="scorecard")
+    sentence = accuracy_sentence(table, candidates, selection, WORDS["en"], "en")
+    assert sentence.endswith(
+        "the champion (the weighted scorecard) found 62% of the revenue won in its top 10% of "
+        "accounts, against 72% for the LightGBM model at the same share: -10.0 points "
+        "(95% interval -12.0 to -8.0)."
+    )
+    assert accuracy_sentence(table, None, None, WORDS["en"], "en") is None

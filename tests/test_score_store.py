@@ -216,6 +216,9 @@ def test_the_old_layout_is_adopted_and_its_half_swaps_recovered(dataset, tmp_pat
         found = con.execute("select distinct strftime(as_of, '%Y-%m-%d') from scores").fetchall()
     assert sorted(d for (d,) in found) == dates
     assert sorted(p.name for p in root.iterdir()) == [".lock", *(f"as_of={d}" for d in dates)]
+    # runs from before drift monitoring have no drift or distribution: read as empty
+    assert store.read_scores(root, "drift").empty
+    assert ScoreRunsDataset(str(root), table="distribution").load()[pd.Timestamp(dates[0])]().empty
 
 
 def test_previous_run_reads_only_the_latest_earlier_run():

@@ -57,10 +57,14 @@ def _value_sentences(spec: FeatureSpec | None, feature: str, column: pd.Series) 
     return np.asarray(words, dtype=object)[codes]
 
 
-def _points(points: np.ndarray) -> np.ndarray:
+def tenths_of_points(contributions: np.ndarray) -> np.ndarray:
+    """Probability-scale effects in the tenths of a percentage point that a reason shows."""
+    return np.round(contributions * 1000).astype(np.int64)
+
+
+def _points(contributions: np.ndarray) -> np.ndarray:
     """' (+4.2 pts)' for each effect, rendered once per distinct tenth of a point."""
-    tenths = np.round(points * 10).astype(np.int64)
-    distinct, inverse = np.unique(tenths, return_inverse=True)
+    distinct, inverse = np.unique(tenths_of_points(contributions), return_inverse=True)
     return np.asarray([f" ({t / 10:+.1f} pts)" for t in distinct], dtype=object)[inverse]
 
 
@@ -73,14 +77,13 @@ def _ranked_sentences(
     registry: Mapping[str, FeatureSpec],
 ) -> np.ndarray:
     """The sentence for each row's picked feature, rendered one feature at a time."""
-    rows = np.arange(len(matrix))
-    points = 100 * matrix[rows, picks]
+    effects = matrix[np.arange(len(matrix)), picks]
     out = np.full(len(matrix), None, dtype=object)
     for j in np.unique(picks[keep]):
         chosen = keep & (picks == j)
         column = values[names[j]][chosen]
         said = _value_sentences(registry.get(names[j]), names[j], column)
-        out[chosen] = said + _points(points[chosen])
+        out[chosen] = said + _points(effects[chosen])
     return out
 
 
@@ -92,20 +95,22 @@ def reason_codes(
     n_risks: int = 2,
 ) -> pd.DataFrame:
     """reason_1..n (what raises the win probability most) and risk_1..m (what lowers it),
-    each a sentence with the customer's own value and its effect in percentage points."""
+    each a sentence with the customer's own value and its effect in percentage points. An
+    effect that rounds to 0.0 points is no reason: it is left out."""
     matrix = contributions.to_numpy(float)
     names = np.asarray(contributions.columns)
     values = values.reset_index(drop=True)
     order = np.argsort(-matrix, axis=1, kind="stable")
     rows = np.arange(len(matrix))
+    shown = tenths_of_points(matrix)
     out = {}
     for k in range(n_reasons):
         picks = order[:, k] if k < matrix.shape[1] else np.zeros(len(matrix), dtype=int)
-        keep = (matrix[rows, picks] > 0) if k < matrix.shape[1] else np.zeros(len(matrix), bool)
+        keep = (shown[rows, picks] > 0) if k < matrix.shape[1] else np.zeros(len(matrix), bool)
         out[f"reason_{k + 1}"] = _ranked_sentences(matrix, picks, keep, values, names, registry)
     for k in range(n_risks):
         picks = order[:, -1 - k] if k < matrix.shape[1] else np.zeros(len(matrix), dtype=int)
-        keep = (matrix[rows, picks] < 0) if k < matrix.shape[1] else np.zeros(len(matrix), bool)
+        keep = (shown[rows, picks] < 0) if k < matrix.shape[1] else np.zeros(len(matrix), bool)
         out[f"risk_{k + 1}"] = _ranked_sentences(matrix, picks, keep, values, names, registry)
     return pd.DataFrame(out, index=contributions.index)
 
@@ -139,3 +144,19 @@ def top_contributions(
             "contribution": matrix[rows, cols],
         }
     )
+
+
+def contribution_changes(
+    reasons: pd.DataFrame, before: pd.Timestamp, after: pd.Timestamp
+) -> pd.DataFrame:
+    """customer_id, feature and `change` (contribution at `after` minus at `before`) from the
+    long-format reasons of two runs, for the features in both runs' top contributions: the
+    ones whose effect both runs know."""
+    runs = reasons[reasons["as_of"].isin([before, after])]
+    wide = runs.pivot_table(
+        index=["customer_id", "feature"], columns="as_of", values="contribution", aggfunc="sum"
+    )
+    if not {before, after} <= set(wide.columns):
+        return pd.DataFrame(columns=["customer_id", "feature", "change"])
+    both = wide[[before, after]].dropna()
+    return (both[after] - both[before]).rename("change").reset_index()

@@ -36,6 +36,7 @@ ACTION_CODES = {
 }
 RANK = {t: i for i, t in enumerate(TIERS)}
 SILENCE_FEATURE = "days_since_last_touch"  # the feature the inactivity overlay reads
+MOVED = "moved it from"  # in the reason of a move by value alone (no overlay, no hysteresis)
 
 logger = logging.getLogger(__name__)
 
@@ -297,8 +298,14 @@ class TierAssigner(BaseEstimator):
             elif p == t:
                 out.append("")
             else:
-                out.append(f"{self.measure} moved it from {p} to {t}")
+                out.append(f"{self.measure} {MOVED} {p} to {t}")
         return out
+
+
+def moved_by_value(reason: object) -> bool:
+    """The tier changed because the value crossed a boundary, and the reason says no more:
+    the report then says what changed."""
+    return isinstance(reason, str) and MOVED in reason
 
 
 def _change(previous: object, tier: str) -> str:

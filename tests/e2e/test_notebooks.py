@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -9,6 +11,12 @@ from nbclient import NotebookClient
 pytestmark = pytest.mark.slow
 
 NOTEBOOKS = ["01_data_and_features", "02_model_diagnostics", "03_backtest_review"]
+# a cell that draws: it must show its figures inline (no backend forced to Agg on import)
+PLOTTING = re.compile(r"plt\.show\(\)|_figure\(|_plot\(")
+
+
+def images(cell: nbformat.NotebookNode) -> int:
+    return sum("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -27,6 +35,9 @@ def test_notebook_runs(project_run, name, monkeypatch):
         if o.get("output_type") == "error"
     ]
     assert errors == []
+    plotting = [c for c in notebook.cells if c.cell_type == "code" and PLOTTING.search(c.source)]
+    blank = [c.source.splitlines()[0] for c in plotting if images(c) == 0]
+    assert blank == [], f"plotting cells without an image: {blank}"
 
 
 def test_kedro_viz_build(project_run):

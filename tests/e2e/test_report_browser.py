@@ -3,41 +3,20 @@ renders, and the key numbers match the scores table."""
 
 from __future__ import annotations
 
-import shutil
-
 import pandas as pd
 import pytest
 
+from tests.e2e.browser import CHROMEDRIVER, CHROMIUM, chrome, screenshot
 from tier_ml.io.scores import current_runs
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
 def browser():
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("Debian packages chromium and chromium-driver are not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,2000",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = chrome()
     yield driver
     driver.quit()
 
@@ -89,3 +68,14 @@ def test_the_report_is_self_contained(project_run):
     html = (project_run / "data" / "08_reporting" / "tier_report.html").read_text()
     assert "http://" not in html and "https://" not in html
     assert html.count("data:image/png;base64,") >= 4
+
+
+def test_the_screenshot_is_as_tall_as_the_page(page, project_run, tmp_path):
+    """`make report-shot` sizes the image to the document, however long the report grows."""
+    from PIL import Image
+
+    height = page.execute_script("return document.documentElement.scrollHeight")
+    report = project_run / "data" / "08_reporting" / "tier_report.html"
+    assert height > 2000  # taller than the browser's window
+    assert screenshot(report, tmp_path / "shot.png") == height
+    assert Image.open(tmp_path / "shot.png").size == (1280, height)

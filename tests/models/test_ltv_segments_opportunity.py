@@ -9,11 +9,13 @@ import pandas as pd
 import pytest
 
 from tests.models.conftest import HORIZON
+from tier_ml.models import opportunity
 from tier_ml.models.candidates import fit_candidate
 from tier_ml.models.opportunity import (
     PIPELINE_FEATURE,
     held_out_auc,
     historic_win_rate,
+    model_for,
     open_deals_at,
     opportunity_matrix,
     opportunity_rows,
@@ -148,6 +150,29 @@ def test_pipeline_value_is_present_wherever_there_are_open_deals(model_input, cr
     )
     assert model_input.loc[model_input["open_deal_count"] > 0, PIPELINE_FEATURE].notna().all()
     assert (model_input.loc[model_input["open_deal_count"] == 0, PIPELINE_FEATURE] == 0).all()
+
+
+def test_pipeline_value_models_are_refitted_sparingly_and_never_see_the_future(
+    crm, feature_table, monkeypatch
+):
+    rows = opportunity_rows(crm[1], feature_table, HORIZON)
+    cutoffs = sorted(feature_table["as_of"].unique())
+    fitted_at = {}
+
+    def recording(rows, as_of, horizon_days, seed):
+        model = model_for(rows, as_of, horizon_days, seed)
+        if model is not None:
+            fitted_at[id(model)] = as_of
+        return model
+
+    monkeypatch.setattr(opportunity, "model_for", recording)
+    served = opportunity.models_in_time(rows, cutoffs, HORIZON)
+    used = [(t, m) for t, m in served.items() if m is not None]
+    assert len(used) > len(cutoffs) // 2  # the fixture's history fits models at most cutoffs
+    assert len(fitted_at) < len(used) / 2  # fewer fits than cutoffs served
+    for t, model in used:
+        fit = fitted_at[id(model)]
+        assert fit <= t and t - fit < pd.Timedelta(days=HORIZON / 2)
 
 
 def test_historic_win_rate_counts_only_deals_closed_before_the_date():

@@ -31,8 +31,14 @@ from tier_ml.tiering import TierPolicy
 def _catalog(params: dict, tmp_path) -> DataCatalog:
     catalog = bare_catalog(params, tmp_path)
     catalog["score_history"] = ScoreRunsDataset(str(tmp_path / "scores"))
+    catalog["score_distributions"] = ScoreRunsDataset(
+        str(tmp_path / "scores"), table="distribution"
+    )
     catalog["score_store"] = ScoreStoreDataset(
         str(tmp_path / "scores"), str(tmp_path / "tier_ml.duckdb")
+    )
+    catalog["score_drift"] = ScoreStoreDataset(
+        str(tmp_path / "scores"), str(tmp_path / "tier_ml.duckdb"), table="drift"
     )
     catalog["scoring_models"] = RegisteredModelsDataset(KINDS, alias="champion")
     catalog["promotion_decision"] = ChampionAliasDataset(KINDS)

@@ -4,7 +4,8 @@ At a cutoff `as_of` T only what was known before T is used: deals created before
 status and fields they had at T (a deal won after T is open at T; see `deal_state`),
 activities before T, and customers created before T. Labels look forward: won deals closed
 in [T, T + horizon_days).
-The aggregation runs in DuckDB (one pass per table and cutoff); pandas DataFrames go in
+The aggregation is SQL written once in DuckDB's dialect, run in DuckDB (one pass per table
+and cutoff) or on Spark (`features.engine`, see `features.engine`); pandas DataFrames go in
 and come out.
 """
 
@@ -12,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import duckdb
 import pandas as pd
 
 from tier_ml.features.deal_state import deals_at
+from tier_ml.features.engine import run_query
 from tier_ml.features.registry import FeatureConfig, feature_registry
 from tier_ml.progress import progress
 
@@ -29,7 +30,9 @@ def _ts(value: pd.Timestamp) -> str:
 
 
 def _days_before(t: str, column: str) -> str:
-    return f"date_diff('second', {column}, {t}) / 86400.0"
+    """Days from `column` to T, to the microsecond: DuckDB and Spark count whole-second
+    differences differently (boundaries crossed against elapsed), microseconds alike."""
+    return f"date_diff('microsecond', {column}, {t}) / 86400e6"
 
 
 def _deal_sql(t: str, config: FeatureConfig) -> str:
@@ -144,7 +147,7 @@ def _select_sql(t: str, config: FeatureConfig, columns: list[str]) -> str:
     }
     derived = {
         "win_rate": "won_count_total::DOUBLE / nullif(won_count_total + lost_count_total, 0)",
-        "activity_trend": "coalesce(act_total_30d, 0) - coalesce(act_total_90d, 0) / 3.0",
+        "activity_trend": "coalesce(act_total_30d, 0) - coalesce(act_total_90d, 0) / 3e0",
         "tenure_days": _days_before(
             t, "coalesce(c.created_at, least(first_deal_at, first_activity_at))"
         ),
@@ -186,16 +189,6 @@ def feature_sql(as_of: pd.Timestamp, config: FeatureConfig) -> str:
     WHERE c.created_at IS NULL OR c.created_at < {t}
     ORDER BY c.customer_id
     """
-
-
-def _connection(
-    customers: pd.DataFrame, deals: pd.DataFrame, activities: pd.DataFrame
-) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.register("customers", customers)
-    con.register("deals", deals)
-    con.register("activities", activities)
-    return con
 
 
 def _typed(frame: pd.DataFrame, config: FeatureConfig) -> pd.DataFrame:
@@ -240,36 +233,36 @@ def build_features(
     """Features of every customer known at `as_of`, from what was known before `as_of`
     (deals as of `as_of`: see `deal_state`)."""
     known = deals_at(deals, as_of, deal_history, config.deal_fields_known_at_creation)
-    con = _connection(_with_attributes(customers, config), known, activities)
-    try:
-        frame = con.execute(feature_sql(pd.Timestamp(as_of), config)).df()
-    finally:
-        con.close()
+    tables = {
+        "customers": _with_attributes(customers, config),
+        "deals": known,
+        "activities": activities,
+    }
+    frame = run_query(config.engine, feature_sql(pd.Timestamp(as_of), config), tables)
     return _typed(frame, config)
 
 
-def build_labels(features: pd.DataFrame, deals: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+def label_sql(horizon_days: int) -> str:
+    """`won_any` and `won_revenue` of each (customer, as_of) key."""
+    return f"""
+    SELECT k.customer_id, k.as_of,
+           coalesce(sum(w.amount), 0) AS won_revenue,
+           count(w.amount) > 0 AS won_any
+    FROM keys k LEFT JOIN won w
+      ON w.customer_id = k.customer_id
+     AND w.closed_at >= k.as_of
+     AND w.closed_at < k.as_of + INTERVAL {int(horizon_days)} DAY
+    GROUP BY k.customer_id, k.as_of
+    """
+
+
+def build_labels(
+    features: pd.DataFrame, deals: pd.DataFrame, horizon_days: int, engine: str = "duckdb"
+) -> pd.DataFrame:
     """`won_any` and `won_revenue`: won deals closed in [as_of, as_of + horizon_days)."""
     won = deals.loc[deals["status"].eq("won"), ["customer_id", "closed_at", "amount"]]
     keys = features[list(KEY_COLUMNS)]
-    con = duckdb.connect()
-    try:
-        con.register("won", won)
-        con.register("keys", keys)
-        labels = con.execute(
-            f"""
-            SELECT k.customer_id, k.as_of,
-                   coalesce(sum(w.amount), 0) AS won_revenue,
-                   count(w.amount) > 0 AS won_any
-            FROM keys k LEFT JOIN won w
-              ON w.customer_id = k.customer_id
-             AND w.closed_at >= k.as_of
-             AND w.closed_at < k.as_of + INTERVAL {int(horizon_days)} DAY
-            GROUP BY k.customer_id, k.as_of
-            """
-        ).df()
-    finally:
-        con.close()
+    labels = run_query(engine, label_sql(horizon_days), {"won": won, "keys": keys})
     labels["as_of"] = labels["as_of"].astype("datetime64[us]")
     labels["customer_id"] = labels["customer_id"].astype("str")
     merged = keys.merge(labels, on=list(KEY_COLUMNS), how="left", validate="one_to_one")
@@ -339,5 +332,5 @@ def build_feature_table(
         for t in progress(list(cutoffs), "features", "cutoff")
     ]
     features = pd.concat(frames, ignore_index=True)
-    labels = build_labels(features, deals, horizon_days)
+    labels = build_labels(features, deals, horizon_days, config.engine)
     return features.merge(labels, on=list(KEY_COLUMNS), how="left", validate="one_to_one")

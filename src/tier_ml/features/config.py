@@ -49,5 +49,6 @@ class FeatureParams:
                 numeric_attributes=tuple(params["numeric_attributes"]),
                 decay_half_life_days=int(params["horizon_days"]),
                 deal_fields_known_at_creation=known_at_creation(params),
+                engine=params.get("engine", "duckdb"),
             ),
         )

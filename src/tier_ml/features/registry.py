@@ -1,7 +1,9 @@
 """Every feature once: its column, a label for people, and the sentence it becomes in a reason.
 
 Templates take the customer's own `value`; `when_missing` is said when the value is missing
-(e.g. "no won deal yet" rather than "nan days since the last won deal").
+(e.g. "no won deal yet" rather than "nan days since the last won deal"), and `one` and `zero`
+when a count rounds to 1 or 0 ("1 open deal", "contacted today": never "1 open deals" or
+"no contact for 0 days").
 """
 
 from __future__ import annotations
@@ -21,14 +23,35 @@ class FeatureSpec:
     template: str
     kind: Kind = "numeric"
     when_missing: str = "{label} unknown"
+    one: str | None = None
+    zero: str | None = None
 
     def sentence(self, value: object) -> str:
         """The feature said in words with the customer's own value."""
         if value is None or (isinstance(value, float) and value != value):
             return self.when_missing.format(label=self.label)
-        if self.kind == "numeric":
-            return self.template.format(value=float(value), label=self.label)
-        return self.template.format(value=value, label=self.label)
+        if self.kind != "numeric":
+            return self.template.format(value=value, label=self.label)
+        number = float(value)
+        special = {1: self.one, 0: self.zero}.get(round(number))
+        return special or self.template.format(value=number, label=self.label)
+
+
+def _counted(
+    phrase: str, singular: str, plural: str, zero: str | None = None
+) -> dict[str, str | None]:
+    """The template, and its singular and zero sentences, of a phrase whose `{n}` is a whole
+    count and its noun: _counted("no contact for {n}", "day", "days", zero="contacted today")."""
+    return {
+        "template": phrase.format(n=f"{{value:.0f}} {plural}"),
+        "one": phrase.format(n=f"1 {singular}"),
+        "zero": zero,
+    }
+
+
+def _ago(subject: str) -> dict[str, str | None]:
+    """'last won deal 12 days ago', '... 1 day ago', '... today'."""
+    return _counted(f"{subject} {{n}} ago", "day", "days", zero=f"{subject} today")
 
 
 def _plural(noun: str) -> str:
@@ -56,10 +79,14 @@ def rfm_specs(windows: tuple[int, ...]) -> list[FeatureSpec]:
         FeatureSpec(
             "days_since_last_won",
             "days since the last won deal",
-            "last won deal {value:.0f} days ago",
+            **_ago("last won deal"),
             when_missing="no won deal yet",
         ),
-        FeatureSpec("won_count_total", "won deals (all time)", "{value:.0f} won deals in total"),
+        FeatureSpec(
+            "won_count_total",
+            "won deals (all time)",
+            **_counted("{n} in total", "won deal", "won deals"),
+        ),
         FeatureSpec("won_revenue_total", "won revenue (all time)", "{value:,.0f} won in total"),
         FeatureSpec(
             "avg_won_amount",
@@ -73,7 +100,7 @@ def rfm_specs(windows: tuple[int, ...]) -> list[FeatureSpec]:
             FeatureSpec(
                 f"won_count_{w}d",
                 f"won deals, last {w} days",
-                f"{{value:.0f}} deals won in the last {w} days",
+                **_counted(f"{{n}} won in the last {w} days", "deal", "deals"),
             ),
             FeatureSpec(
                 f"won_revenue_{w}d",
@@ -93,6 +120,8 @@ def rhythm_specs(half_life: int) -> list[FeatureSpec]:
             "purchase_gap_mean_days",
             "usual gap between purchases",
             "buys every {value:.0f} days on average",
+            one="buys every day on average",
+            zero="buys more than once a day",
             when_missing="fewer than two purchases",
         ),
         FeatureSpec(
@@ -127,11 +156,12 @@ def rhythm_specs(half_life: int) -> list[FeatureSpec]:
             "active_months_365d",
             "months with a purchase, last 365 days",
             "bought in {value:.0f} of the last 12 months",
+            zero="no purchase in the last 12 months",
         ),
         FeatureSpec(
             "first_purchase_age_days",
             "days since the first purchase",
-            "first purchase {value:.0f} days ago",
+            **_ago("first purchase"),
             when_missing="no purchase yet",
         ),
     ]
@@ -140,11 +170,15 @@ def rhythm_specs(half_life: int) -> list[FeatureSpec]:
 def history_specs() -> list[FeatureSpec]:
     """Win/loss history and the pipeline open at the cutoff."""
     return [
-        FeatureSpec("lost_count_total", "lost deals (all time)", "{value:.0f} lost deals in total"),
+        FeatureSpec(
+            "lost_count_total",
+            "lost deals (all time)",
+            **_counted("{n} in total", "lost deal", "lost deals"),
+        ),
         FeatureSpec(
             "lost_count_365d",
             "lost deals, last 365 days",
-            "{value:.0f} deals lost in the last 365 days",
+            **_counted("{n} lost in the last 365 days", "deal", "deals"),
         ),
         FeatureSpec(
             "win_rate",
@@ -152,23 +186,34 @@ def history_specs() -> list[FeatureSpec]:
             "wins {value:.0%} of closed deals",
             when_missing="no closed deal yet",
         ),
-        FeatureSpec("open_deal_count", "open deals", "{value:.0f} open deals"),
+        FeatureSpec("open_deal_count", "open deals", **_counted("{n}", "open deal", "open deals")),
         FeatureSpec("open_deal_amount", "open pipeline amount", "{value:,.0f} in open deals"),
         FeatureSpec(
             "open_deal_overdue_count",
             "open deals past their expected close date",
-            "{value:.0f} open deals past their expected close date",
+            **_counted(
+                "{n}",
+                "open deal past its expected close date",
+                "open deals past their expected close date",
+            ),
         ),
         FeatureSpec(
             "open_deal_age_mean_days",
             "average age of open deals",
-            "open deals are {value:.0f} days old on average",
+            **_counted(
+                "open deals are {n} old on average",
+                "day",
+                "days",
+                zero="open deals opened today",
+            ),
             when_missing="no open deal",
         ),
         FeatureSpec(
             "open_deal_age_max_days",
             "age of the oldest open deal",
-            "oldest open deal is {value:.0f} days old",
+            **_counted(
+                "oldest open deal is {n} old", "day", "days", zero="oldest open deal opened today"
+            ),
             when_missing="no open deal",
         ),
     ]
@@ -186,7 +231,7 @@ def engagement_specs(
                 FeatureSpec(
                     f"act_{t}_{w}d",
                     f"{_plural(noun)}, last {w} days",
-                    f"{{value:.0f}} {_plural(noun)} in the last {w} days",
+                    **_counted(f"{{n}} in the last {w} days", noun, _plural(noun)),
                 )
             )
     for w in windows:
@@ -194,7 +239,7 @@ def engagement_specs(
             FeatureSpec(
                 f"act_total_{w}d",
                 f"activities, last {w} days",
-                f"{{value:.0f}} activities in the last {w} days",
+                **_counted(f"{{n}} in the last {w} days", "activity", "activities"),
             )
         )
     specs += [
@@ -206,13 +251,13 @@ def engagement_specs(
         FeatureSpec(
             "days_since_last_activity",
             "days since the last activity",
-            "no contact for {value:.0f} days",
+            **_counted("no contact for {n}", "day", "days", zero="contacted today"),
             when_missing="never contacted",
         ),
         FeatureSpec(
             "days_since_last_touch",
             "days since the last touch (deal opened or closed, activity, customer added)",
-            "last deal, activity or sign-up {value:.0f} days ago",
+            **_ago("last deal, activity or sign-up"),
             when_missing="no deal, activity or sign-up date on record",
         ),
     ]
@@ -225,7 +270,7 @@ def profile_specs(categorical: tuple[str, ...], numeric: tuple[str, ...]) -> lis
         FeatureSpec(
             "tenure_days",
             "customer tenure",
-            "customer for {value:.0f} days",
+            **_counted("customer for {n}", "day", "days", zero="customer since today"),
             when_missing="tenure unknown",
         )
     ]
@@ -287,6 +332,7 @@ class FeatureConfig:
     deal_fields_known_at_creation: tuple[str, ...] = ("amount", "product", "owner")
     # purchase rhythm: decay half-life and trend window, the horizon by default
     decay_half_life_days: int = 180
+    engine: str = "duckdb"  # where the feature SQL runs: duckdb | spark
 
 
 def feature_registry(config: FeatureConfig) -> dict[str, FeatureSpec]:

@@ -5,8 +5,11 @@ active run and registers it as `<namespace>_<kind>` (`tier_ml_propensity` in the
 namespace, see `tier_ml.namespace`); once all are registered, every new version
 gets the alias `candidate`, and the very first version also `champion` (all or none). Loading
 returns the models under an alias (default `champion`) or pinned versions; a model never
-registered is simply absent. `AliasVersionsDataset` reads only the version numbers: a node that
-takes it, transcoded with a registering output, runs after the registration.
+registered is simply absent. With the propensity model come its version's tags and the
+distribution of its training population (`drift_reference.parquet`, logged in the run that
+registered it), which scoring measures drift against. `AliasVersionsDataset` reads only the
+version numbers: a node that takes it, transcoded with a registering output, runs after the
+registration.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import mlflow
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
@@ -42,6 +46,8 @@ RUNTIME_PACKAGES = (
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 CANDIDATE, CHAMPION = "candidate", "champion"
 TAGS = "tags"  # key of the propensity version's tags (trained_through, method) in a load
+REFERENCE = "reference"  # key of the propensity version's training distribution in a load
+REFERENCE_ARTIFACT = "drift_reference.parquet"  # the catalog's `drift_reference` file name
 
 
 class FittedModel(mlflow.pyfunc.PythonModel):
@@ -169,6 +175,15 @@ def load_registered(
     return getattr(python_model, "estimator", python_model)
 
 
+def registered_version(
+    kind: str, alias: str, version: int | None, namespace: str
+) -> ModelVersion | None:
+    """The version `load_registered` would return (None when there is none)."""
+    name = registered_name(namespace, kind)
+    version = version or champion_version(name, alias)
+    return None if version is None else MlflowClient().get_model_version(name, str(version))
+
+
 def registered_tags(
     kind: str,
     alias: str = CHAMPION,
@@ -176,11 +191,28 @@ def registered_tags(
     namespace: str = DEFAULT_NAMESPACE,
 ) -> dict:
     """The tags of the version `load_registered` would return ({} when there is none)."""
-    name = registered_name(namespace, kind)
-    version = version or champion_version(name, alias)
-    if version is None:
-        return {}
-    return dict(MlflowClient().get_model_version(name, str(version)).tags)
+    found = registered_version(kind, alias, version, namespace)
+    return {} if found is None else dict(found.tags)
+
+
+def training_reference(
+    kind: str,
+    alias: str = CHAMPION,
+    version: int | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+) -> pd.DataFrame:
+    """The distribution of the population that version was trained on, from the run that
+    registered it: drift is measured against the model that scores, even a pinned one. Empty
+    for a version trained before drift monitoring."""
+    found = registered_version(kind, alias, version, namespace)
+    if found is None or not found.run_id:
+        return pd.DataFrame()
+    logged = {a.path for a in MlflowClient().list_artifacts(found.run_id)}
+    if REFERENCE_ARTIFACT not in logged:
+        return pd.DataFrame()
+    return pd.read_parquet(
+        mlflow.artifacts.download_artifacts(run_id=found.run_id, artifact_path=REFERENCE_ARTIFACT)
+    )
 
 
 class RegisteredModelsDataset(AbstractDataset[list[ModelToLog], dict[str, Any]]):
@@ -207,9 +239,9 @@ class RegisteredModelsDataset(AbstractDataset[list[ModelToLog], dict[str, Any]])
         }
         models = {k: v for k, v in loaded.items() if v is not None}
         if "propensity" in models:
-            models[TAGS] = registered_tags(
-                "propensity", self._alias, self._versions.get("propensity"), self._namespace
-            )
+            pinned = self._alias, self._versions.get("propensity"), self._namespace
+            models[TAGS] = registered_tags("propensity", *pinned)
+            models[REFERENCE] = training_reference("propensity", *pinned)
         return models
 
     def save(self, data: list[ModelToLog]) -> None:

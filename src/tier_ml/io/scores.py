@@ -4,15 +4,17 @@ DuckDB file of views that read through the pointers.
 Layout under the store's root::
 
     as_of=2025-12-31/
-        run-20261124T052000Z-k3j9x/   scores.parquet, reasons.parquet, run.parquet
-                                      (never changed)
+        run-20261124T052000Z-k3j9x/   scores.parquet, reasons.parquet, run.parquet,
+                                      drift.parquet, distribution.parquet (never changed)
         current -> run-20261124T052000Z-k3j9x
     .lock                             the writer's pid while a run writes
 
 The DuckDB views, for BI tools: `scores` (with `action` as a code), `reasons` (the feature's
 label, its numeric `value` or its `category`), `runs` (each run's horizon), and the lookups
 `tiers` (tier and action codes, an action label per language) and `features` (feature codes
-and labels of the latest run).
+and labels of the latest run), and `drift` (each run's population stability per feature, against
+the training data and the previous run). `distribution.parquet` holds the run's own bins and
+shares (see `tier_ml.drift`), what the next run's drift is measured against.
 
 A writer stages a run in `.staging-*`, renames it to `run-*`, then swaps the `current`
 symlink with one `os.replace`. That swap is the only commit point: Parquet readers (through
@@ -42,9 +44,16 @@ import duckdb
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
+from tier_ml.drift import empty_distribution, empty_drift
 from tier_ml.tiering import ACTION_CODES, ACTIONS, TIERS
 
-FILES = {"scores": "scores.parquet", "reasons": "reasons.parquet", "runs": "run.parquet"}
+FILES = {
+    "scores": "scores.parquet",
+    "reasons": "reasons.parquet",
+    "runs": "run.parquet",
+    "drift": "drift.parquet",
+    "distribution": "distribution.parquet",
+}
 CURRENT = "current"
 LOCK = ".lock"
 KILL_AT = "TIER_ML_SCORE_STORE_KILL_AT"
@@ -63,13 +72,16 @@ class StoreLockedError(RuntimeError):
 @dataclass(frozen=True)
 class ScoreRun:
     """One scoring run: its date, the scores, the long-format contributions, the horizon
-    its predictions look ahead, and the labels of the feature codes it may name."""
+    its predictions look ahead, the labels of the feature codes it may name, its drift table
+    and the distribution the next run's drift is measured against."""
 
     as_of: pd.Timestamp
     scores: pd.DataFrame
     reasons: pd.DataFrame
     horizon_days: int
     feature_labels: Mapping[str, str] = field(default_factory=dict)
+    drift: pd.DataFrame = field(default_factory=empty_drift)
+    distribution: pd.DataFrame = field(default_factory=empty_distribution)
 
     def runs_row(self) -> pd.DataFrame:
         """The run's own row of the `runs` table."""
@@ -103,9 +115,17 @@ def current_runs(root: Path) -> dict[pd.Timestamp, Path]:
     }
 
 
+def read_table(run: Path, table: str) -> pd.DataFrame:
+    """One table of one run; empty where the run predates it (runs before drift monitoring
+    have no drift or distribution)."""
+    path = run / FILES[table]
+    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
+
 def read_scores(root: Path, table: str = "scores") -> pd.DataFrame:
-    """Every `as_of`'s current run of one table (`scores` or `reasons`), oldest first."""
-    frames = [pd.read_parquet(run / FILES[table]) for run in current_runs(root).values()]
+    """Every `as_of`'s current run of one table (a key of `FILES`), oldest first."""
+    frames = [read_table(run, table) for run in current_runs(root).values()]
+    frames = [frame for frame in frames if len(frame.columns)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -180,6 +200,21 @@ def view_definitions(root: Path, feature_labels: Mapping[str, str]) -> dict[str,
         "runs": (
             f"horizon and time of the current score runs under {root.resolve().as_posix()}",
             f"SELECT * FROM {_current(root, 'runs', {'horizon_days': 'INTEGER'})}",
+        ),
+        "drift": (
+            f"population stability of the current score runs under {root.resolve().as_posix()}",
+            "SELECT * FROM "
+            + _current(
+                root,
+                "drift",
+                {
+                    "as_of": "TIMESTAMP",
+                    "feature": "VARCHAR",
+                    "against": "VARCHAR",
+                    "psi": "DOUBLE",
+                    "level": "VARCHAR",
+                },
+            ),
         ),
     }
     definitions = {}
@@ -339,6 +374,8 @@ def write_run(root: Path, run: ScoreRun) -> Path:
         _checkpoint("staging")
         run.reasons.to_parquet(staging / FILES["reasons"], index=False)
         run.runs_row().to_parquet(staging / FILES["runs"], index=False)
+        run.drift.to_parquet(staging / FILES["drift"], index=False)
+        run.distribution.to_parquet(staging / FILES["distribution"], index=False)
     except BaseException:
         shutil.rmtree(staging)
         raise
@@ -353,9 +390,9 @@ def save_run(root: Path, database: Path, run: ScoreRun, wait: bool = False) -> P
 
 
 class ScoreStoreDataset(AbstractDataset[ScoreRun, pd.DataFrame]):
-    """Save a `ScoreRun`; load every `as_of`'s current run of the scores or (with
-    `table: reasons`) of the long-format contributions. `lock()` holds the writer lock for
-    a whole Kedro run (see `tier_ml.hooks`)."""
+    """Save a `ScoreRun`; load every `as_of`'s current run of the scores or (with `table`)
+    of another of its tables: `reasons` (the long-format contributions), `drift`. `lock()`
+    holds the writer lock for a whole Kedro run (see `tier_ml.hooks`)."""
 
     def __init__(
         self,
@@ -388,16 +425,18 @@ class ScoreStoreDataset(AbstractDataset[ScoreRun, pd.DataFrame]):
 
 
 class ScoreRunsDataset(AbstractDataset[None, dict[pd.Timestamp, Callable[[], pd.DataFrame]]]):
-    """Each `as_of`'s current scores, read only when called (as `PartitionedDataset` does),
-    so that scoring reads the one run it compares with."""
+    """Each `as_of`'s current scores (or, with `table`, another of its tables), read only when
+    called (as `PartitionedDataset` does), so that scoring reads the one run it compares
+    with."""
 
-    def __init__(self, path: str, metadata: dict | None = None):
+    def __init__(self, path: str, table: str = "scores", metadata: dict | None = None):
         self._root = Path(path)
+        self._table = table
         self.metadata = metadata
 
     def load(self) -> dict[pd.Timestamp, Callable[[], pd.DataFrame]]:
         return {
-            as_of: partial(pd.read_parquet, run / FILES["scores"])
+            as_of: partial(read_table, run, self._table)
             for as_of, run in current_runs(self._root).items()
         }
 
@@ -405,4 +444,4 @@ class ScoreRunsDataset(AbstractDataset[None, dict[pd.Timestamp, Callable[[], pd.
         raise DatasetError("ScoreRunsDataset is read-only; save through ScoreStoreDataset")
 
     def _describe(self) -> dict[str, Any]:
-        return {"path": str(self._root)}
+        return {"path": str(self._root), "table": self._table}

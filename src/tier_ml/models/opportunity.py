@@ -160,6 +160,23 @@ def held_out_auc(rows: pd.DataFrame, horizon_days: int, seed: int) -> dict | Non
     }
 
 
+def models_in_time(
+    rows: pd.DataFrame, cutoffs: list[pd.Timestamp], horizon_days: int, seed: int = 0
+) -> dict[pd.Timestamp, PropensityModel | None]:
+    """The opportunity model serving each cutoff. It is refitted once half a horizon has
+    passed since its last fit (or while none could be fitted yet), not at every cutoff: each
+    model sees only label windows closed by its own fit date, which is never after a cutoff
+    it serves, so the feature stays point-in-time at a fraction of the fits."""
+    served: dict[pd.Timestamp, PropensityModel | None] = {}
+    fitted_at, model = None, None
+    for t in sorted(cutoffs):
+        stale = fitted_at is None or t - fitted_at >= pd.Timedelta(days=horizon_days / 2)
+        if model is None or stale:
+            model, fitted_at = model_for(rows, t, horizon_days, seed), t
+        served[t] = model
+    return served
+
+
 def add_pipeline_value(
     features: pd.DataFrame,
     rows: pd.DataFrame,
@@ -169,13 +186,11 @@ def add_pipeline_value(
 ) -> pd.DataFrame:
     """`expected_pipeline_value` at each cutoff, each from what was known then: a model
     fitted on closed label windows only, or the historic win rate."""
+    cutoffs = sorted(features["as_of"].unique())
+    models = models_in_time(rows, cutoffs, horizon_days, seed)
     values = [
-        pipeline_value(
-            rows[rows["as_of"] == t],
-            model_for(rows, t, horizon_days, seed),
-            historic_win_rate(deals, t),
-        )
-        for t in progress(sorted(features["as_of"].unique()), "model input", "cutoff")
+        pipeline_value(rows[rows["as_of"] == t], models[t], historic_win_rate(deals, t))
+        for t in progress(cutoffs, "model input", "cutoff")
     ]
     return join_pipeline_value(features, pd.concat(values, ignore_index=True))
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
+from tier_ml.explain import contribution_changes, tenths_of_points
 from tier_ml.models.candidates import BASELINES, CANDIDATES, LABELS
-from tier_ml.tiering import ACTIONS, TIERS
+from tier_ml.report.numbers import money, probability
+from tier_ml.tiering import ACTIONS, TIERS, moved_by_value
 
 WORDS = {
     "en": {
@@ -20,7 +24,9 @@ WORDS = {
         "as_of": "as of",
         "headline": "Headline",
         "customers": "customers",
-        "expected_revenue": "expected revenue",
+        "customers_one": "customer",
+        "expected_value": "expected value",
+        "horizon": "win probability and expected value over the next {days} days",
         "changes": "changes since the last run",
         "up": "moved up",
         "down": "moved down",
@@ -34,6 +40,8 @@ WORDS = {
         "health": "Data health",
         "customer": "Customer",
         "tier": "Tier",
+        "action": "Action",
+        "meaning": "What it means",
         "p_win": "Win probability",
         "value": "Expected value",
         "reasons": "Why",
@@ -41,10 +49,12 @@ WORDS = {
         "method": "Method",
         "win_rate": "Realised win rate",
         "capture": "Revenue share",
-        "lift": "Lift",
+        "lift": "Win rate against the average",
         "predicted": "Predicted win rate",
         "quarantined": "rows set aside at ingest",
+        "quarantined_one": "row set aside at ingest",
         "cold_start": "customers with no history yet",
+        "cold_start_one": "customer with no history yet",
         "rules_only": "Not enough data for a model: tiers come from the rules scorecard.",
         "no_value": "Expected value is not available in rules-only mode: tiers follow the "
         "rank of the scorecard score, which is not money.",
@@ -59,6 +69,19 @@ WORDS = {
         "raises": "raises",
         "lowers": "lowers",
         "pts": "pts",
+        "pts_gloss": "pts: percentage points of win probability (+4.0 pts takes a 20% chance to "
+        "24%).",
+        "moved": "expected value {value_before} → {value_after}, win probability {p_before} → "
+        "{p_after}",
+        "moved_by": "; mostly {feature} ({points:+.1f} pts)",
+        "lift_sentence": "Accounts tiered A on {origin} went on to buy {lift:.1f}× as often as "
+        "the average account.",
+        "capture_sentence": "In the backtests, the champion ({label}) found {share:.0%} of the "
+        "revenue won in its top 10% of accounts",
+        "capture_against": ", against {other_share:.0%} for {other} at the same share: "
+        "{diff:+.1f} points (95% interval {low:+.1f} to {high:+.1f})",
+        "capture_end": ".",
+        "sentence_gap": " ",
         "gate": "Model promotion",
         "promoted": "promoted",
         "kept": "kept the champion",
@@ -72,17 +95,81 @@ WORDS = {
         "above 0 is better with 95 % confidence, wholly below 0 worse. A model becomes champion "
         "only if better on one and worse on none.",
         "auc": "AUC",
+        "ece": "ECE",
+        "gini": "Gini",
         "capture_10": "Top-10 % revenue capture",
         "delta": "Δ vs best baseline",
         "champion": "champion",
         "best_baseline": "best baseline",
+        "drift": {
+            "title": "Population drift",
+            "alert": "Drift alert",
+            "alert_intro": "inputs moved beyond PSI 0.25 —",
+            "alert_advice": "The tiers may not mean what they meant before; see",
+            "since": {"training": "since training", "previous_run": "since the previous run"},
+            "vs": {"training": "PSI vs training", "previous_run": "PSI vs previous run"},
+            "compared": "Inputs compared",
+            "input": "Input",
+            "level": "Level",
+            "levels": {"stable": "stable", "warning": "watch", "alert": "alert"},
+            "tier": "Tier shares",
+            "gloss": "PSI (population stability index) compares the share of customers in each "
+            "band of an input with the training data and with the previous run: below 0.1 "
+            "stable, 0.1 to 0.25 worth watching, above 0.25 a shift large enough to question "
+            "the tiers.",
+            "stable": "Every input is stable (PSI below 0.1).",
+            "none": "No drift measured yet: the champion came without a training distribution "
+            "and there is no earlier run.",
+        },
+        "card": {
+            "title": "Appendix: model card",
+            "champion": "Champion",
+            "versions": "registered versions",
+            "data": "Data",
+            "deals": "deals",
+            "activities": "activities",
+            "deal_history": "deal-history rows",
+            "training": "Training",
+            "cutoffs": "cutoffs",
+            "trained_through": "trained through",
+            "horizon": "horizon {days} days",
+            "examples": "positive / negative examples",
+            "candidates": "Candidates",
+            "held_out": "Held-out metrics",
+            "calibration": "Calibration",
+            "limits": "Known limits",
+            "no_limits": "None recorded.",
+            "metrics": {
+                "auc": "AUC",
+                "top_decile_capture": "Top-10 % revenue capture",
+                "pr_auc": "PR-AUC",
+                "brier": "Brier score",
+                "ece": "ECE",
+                "normalized_gini": "Gini",
+            },
+            "limit_texts": {},  # English is the card's own text
+        },
+        "glossary": [
+            "AUC: the chance that a customer who bought is ranked above one who did not "
+            "(0.5 is a coin toss, 1 is perfect).",
+            "ECE (expected calibration error): the average gap between predicted and realised "
+            "win rates; 0.03 means predictions are off by 3 points on average.",
+            "Gini (normalised): how well customers are ordered by the revenue they went on to "
+            "bring; 0 is random, 1 is the best possible order.",
+            "Lift: a tier's realised win rate divided by the overall win rate; 3.0 means that "
+            "tier bought three times as often as the average customer.",
+            "Top-10 % revenue capture: the share of all revenue won that came from the 10 % of "
+            "customers ranked highest; its Δ is in percentage points (pts).",
+        ],
     },
     "zh": {
         "title": "客户分级",
         "as_of": "截至",
         "headline": "概览",
         "customers": "客户数",
-        "expected_revenue": "预期收入",
+        "customers_one": "客户数",
+        "expected_value": "预期价值",
+        "horizon": "成交概率与预期价值均按未来 {days} 天计",
         "changes": "与上次相比的变化",
         "up": "上调",
         "down": "下调",
@@ -96,6 +183,8 @@ WORDS = {
         "health": "数据健康",
         "customer": "客户",
         "tier": "级别",
+        "action": "行动",
+        "meaning": "含义",
         "p_win": "成交概率",
         "value": "预期价值",
         "reasons": "原因",
@@ -103,10 +192,12 @@ WORDS = {
         "method": "方法",
         "win_rate": "实际成交率",
         "capture": "收入占比",
-        "lift": "提升倍数",
+        "lift": "相对平均成交率",
         "predicted": "预测成交率",
         "quarantined": "导入时隔离的记录",
+        "quarantined_one": "导入时隔离的记录",
         "cold_start": "尚无历史的客户",
+        "cold_start_one": "尚无历史的客户",
         "rules_only": "数据不足以训练模型：分级来自规则评分卡。",
         "no_value": "仅规则模式下没有预期价值：分级按评分卡得分的排序，该得分不是金额。",
         "no_backtest": "尚未运行回测。",
@@ -120,6 +211,16 @@ WORDS = {
         "raises": "提升",
         "lowers": "降低",
         "pts": "个百分点",
+        "pts_gloss": "个百分点：成交概率的百分点（+4.0 个百分点即从 20% 升至 24%）。",
+        "moved": "预期价值 {value_before} → {value_after}，成交概率 {p_before} → {p_after}",
+        "moved_by": "；主要来自{feature}（{points:+.1f} 个百分点）",
+        "lift_sentence": "{origin} 划为 A 级的客户，此后的成交频率是平均客户的 {lift:.1f} 倍。",
+        "capture_sentence": "在回测中，冠军方法（{label}）排名前 10% 的客户贡献了 "
+        "{share:.0%} 的成交收入",
+        "capture_against": "，{other}在相同比例下为 {other_share:.0%}：相差 {diff:+.1f} 个百分点"
+        "（95% 区间 {low:+.1f} 至 {high:+.1f}）",
+        "capture_end": "。",
+        "sentence_gap": "",
         "gate": "模型晋升",
         "promoted": "已晋升",
         "kept": "保留现有冠军模型",
@@ -132,10 +233,73 @@ WORDS = {
         "95% 区间：区间整体高于 0 表示以 95% 的置信度更好，整体低于 0 表示更差。"
         "模型只有在至少一项更好且没有一项更差时才成为冠军。",
         "auc": "AUC",
+        "ece": "ECE",
+        "gini": "Gini",
         "capture_10": "前 10% 客户的收入占比",
         "delta": "与最佳基线之差",
         "champion": "冠军",
         "best_baseline": "最佳基线",
+        "drift": {
+            "title": "人群漂移",
+            "alert": "漂移警报",
+            "alert_intro": "以下输入的 PSI 超过 0.25——",
+            "alert_advice": "分级的含义可能已与之前不同，详见",
+            "since": {"training": "相对训练数据", "previous_run": "相对上次运行"},
+            "vs": {"training": "相对训练的 PSI", "previous_run": "相对上次运行的 PSI"},
+            "compared": "比较的输入数",
+            "input": "输入",
+            "level": "程度",
+            "levels": {"stable": "稳定", "warning": "关注", "alert": "警报"},
+            "tier": "各级别占比",
+            "gloss": "PSI（人群稳定性指数）比较每个输入各区间的客户占比与训练数据及上次运行的差异："
+            "低于 0.1 为稳定，0.1 至 0.25 值得关注，高于 0.25 表示变化大到足以质疑分级。",
+            "stable": "所有输入均稳定（PSI 低于 0.1）。",
+            "none": "尚未测量漂移：冠军模型没有训练分布，也没有更早的运行。",
+        },
+        "card": {
+            "title": "附录：模型卡",
+            "champion": "冠军模型",
+            "versions": "注册版本",
+            "data": "数据",
+            "deals": "商机",
+            "activities": "活动",
+            "deal_history": "商机历史记录",
+            "training": "训练",
+            "cutoffs": "个截点",
+            "trained_through": "训练截至",
+            "horizon": "预测期 {days} 天",
+            "examples": "正例 / 负例",
+            "candidates": "候选方法",
+            "held_out": "留出评估指标",
+            "calibration": "校准",
+            "limits": "已知局限",
+            "no_limits": "无。",
+            "metrics": {
+                "auc": "AUC",
+                "top_decile_capture": "前 10% 客户的收入占比",
+                "pr_auc": "PR-AUC",
+                "brier": "Brier 分数",
+                "ece": "ECE",
+                "normalized_gini": "Gini",
+            },
+            "limit_texts": {
+                "no_activities": "数据中没有活动记录：拜访、会议、电话等互动不影响成交概率和分级。",
+                "no_deal_history": "没有商机历史：未结商机会变化的字段按创建时的值读取；"
+                "若 CRM 在成交时改写这些字段，结果会泄漏到训练中。",
+                "cross_validation": "历史较短：候选方法以最新截点上的客户交叉验证比较，"
+                "而非回放过去的日期，因此留出指标对未来的代表性较弱。",
+                "minimum_data": "数据不足以训练模型：冠军在基线方法中选出。",
+            },
+        },
+        "glossary": [
+            "AUC：成交客户排在未成交客户之前的概率（0.5 相当于掷硬币，1 为完美）。",
+            "ECE（期望校准误差）：预测成交率与实际成交率的平均差距；0.03 表示平均偏差 3 个百分点。",
+            "Gini（标准化）：按客户之后带来的收入排序的好坏；0 为随机，1 为最佳排序。",
+            "提升倍数（lift）：某级别的实际成交率除以整体成交率；"
+            "3.0 表示该级别的成交频率是平均客户的三倍。",
+            "前 10% 客户的收入占比：排名最高的 10% 客户贡献的成交收入占全部成交收入的比例；"
+            "其差值以百分点计。",
+        ],
     },
 }
 
@@ -219,11 +383,16 @@ def _signed(value: float, scale: float = 1.0, digits: int = 3) -> str:
     return "–" if pd.isna(value) else f"{scale * value:+.{digits}f}"
 
 
+def _number(value: float | None) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
 def candidate_rows(
     candidates: pd.DataFrame | None, language: str, best_baseline: str | None = None
 ) -> list[dict[str, Any]]:
-    """`model_metrics` as shown: each candidate's mean AUC and top-10 % revenue capture, and
-    its difference from the best baseline with the 95 % paired-bootstrap interval."""
+    """`model_metrics` as shown: each candidate's mean AUC, ECE, Gini and top-10 % revenue
+    capture, and its difference from the best baseline with the 95 % paired-bootstrap
+    interval."""
     if candidates is None or candidates.empty:
         return []
     rows = []
@@ -241,10 +410,10 @@ def candidate_rows(
                 "champion": bool(r["champion"]),
                 "baseline": bool(r["baseline"]),
                 "best_baseline": r["method"] == best_baseline,
-                "auc": None if pd.isna(r["auc"]) else float(r["auc"]),
-                "capture": None
-                if pd.isna(r["top_decile_capture"])
-                else float(r["top_decile_capture"]),
+                "auc": _number(r["auc"]),
+                "ece": _number(r.get("ece")),
+                "gini": _number(r.get("normalized_gini")),
+                "capture": _number(r["top_decile_capture"]),
                 "auc_delta": f"{_signed(auc[0])} [{_signed(auc[1])}, {_signed(auc[2])}]",
                 "capture_delta": (
                     f"{_signed(capture[0], 100, 1)} [{_signed(capture[1], 100, 1)}, "
@@ -283,6 +452,18 @@ class ReportContent:
     champion: dict[str, str] | None = None
     candidates: list[dict[str, Any]] = field(default_factory=list)
     best_baseline: str = ""
+    currency: str = ""
+    horizon_days: int | None = None
+    accuracy_sentence: str | None = None
+    drift: dict[str, Any] | None = None  # tier_ml.drift.drift_overview
+    model_card: dict[str, Any] | None = None  # tier_ml.model_card.model_card
+
+    @property
+    def value_label(self) -> str:
+        """The expected-value axis: the number's name and its currency. In English, like
+        every chart's text, while matplotlib finds no CJK font (Chinese would show as boxes)."""
+        name = _capital(WORDS["en"]["expected_value"])
+        return f"{name} ({self.currency})" if self.currency else name
 
 
 def latest_run(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.Timestamp]:
@@ -319,12 +500,70 @@ def drivers_by_tier(
     for tier, group in merged.groupby("tier"):
         size = scores["tier"].eq(tier).sum()
         mean = group.groupby("feature")["contribution"].sum() / max(size, 1)
+        mean = mean[tenths_of_points(mean.to_numpy()) != 0]  # no "raises 0.0 pts"
         strongest = mean.reindex(mean.abs().sort_values(ascending=False).index).head(top)
         out[tier] = [
             {"feature": labels.get(f, f.replace("_", " ")), "points": 100 * float(v)}
             for f, v in strongest.items()
         ]
     return out
+
+
+def _move_drivers(
+    moved: pd.DataFrame, reasons: pd.DataFrame, before: pd.Timestamp, after: pd.Timestamp
+) -> pd.DataFrame:
+    """Per moved customer, the feature whose contribution changed most in the move's
+    direction (up: raised most), by a visible amount. The contributions explain the win
+    probability: none where it moved against the tier (the amount moved the tier), or where
+    the runs' reasons do not both know the feature."""
+    if reasons.empty:
+        return pd.DataFrame(columns=["feature", "change"])
+    sign = moved["tier_change"].map({"up": 1, "down": -1})
+    likelier = (moved["p_win"] - moved["p_win_before"]) * sign > 0
+    direction = sign[likelier].set_axis(moved.loc[likelier, "customer_id"])
+    changes = contribution_changes(reasons, before, after)
+    changes = changes[changes["customer_id"].isin(direction.index)]
+    along = changes["change"] * changes["customer_id"].map(direction).to_numpy()
+    changes = changes[tenths_of_points(along.to_numpy(float)) > 0]
+    return changes.loc[along[changes.index].groupby(changes["customer_id"]).idxmax()].set_index(
+        "customer_id"
+    )
+
+
+def said_changes(
+    rows: pd.DataFrame,
+    previous: pd.DataFrame,
+    reasons: pd.DataFrame,
+    labels: Mapping[str, str],
+    words: Mapping[str, Any],
+    currency: str,
+) -> pd.DataFrame:
+    """`rows` with each tier-change reason that only repeats the move ("expected value moved
+    it from C to A") replaced by what moved: expected value and win probability in the
+    `previous` run and now, and the feature that changed most that way."""
+    plain = rows["tier_change"].isin(["up", "down"]) & rows["tier_change_reason"].map(
+        moved_by_value
+    )
+    if previous.empty or not plain.any():
+        return rows
+    before = previous.set_index("customer_id")[["p_win", "expected_value"]].add_suffix("_before")
+    moved = rows[plain].join(before, on="customer_id")
+    moved = moved[moved[["expected_value", "expected_value_before"]].notna().all(axis=1)]
+    drivers = _move_drivers(moved, reasons, previous["as_of"].iloc[0], rows["as_of"].iloc[0])
+    said = rows["tier_change_reason"].astype("object").copy()
+    for i, r in moved.iterrows():
+        text = words["moved"].format(
+            value_before=money(r["expected_value_before"], currency),
+            value_after=money(r["expected_value"], currency),
+            p_before=probability(r["p_win_before"]),
+            p_after=probability(r["p_win"]),
+        )
+        if r["customer_id"] in drivers.index:
+            driver = drivers.loc[r["customer_id"]]
+            feature = labels.get(driver["feature"], driver["feature"].replace("_", " "))
+            text += words["moved_by"].format(feature=feature, points=100 * driver["change"])
+        said[i] = text
+    return rows.assign(tier_change_reason=said)
 
 
 def account_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
@@ -334,7 +573,7 @@ def account_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
             "customer_id": r["customer_id"],
             "tier": r["tier"],
             "previous_tier": r["previous_tier"] if isinstance(r["previous_tier"], str) else "",
-            "p_win": None if pd.isna(r["p_win"]) else float(r["p_win"]),
+            "p_win": _number(r["p_win"]),
             "expected_value": float(r["expected_value"]),
             "owner": r["owner"] if isinstance(r["owner"], str) else "",
             "reasons": [r[c] for c in reasons if isinstance(r[c], str)],
@@ -380,6 +619,78 @@ def accuracy_rows(
     return rows, pd.Timestamp(origin).date().isoformat()
 
 
+def _best_model(candidates: pd.DataFrame) -> str | None:
+    """The model candidate with the highest top-10 % capture, if any model was tried."""
+    models = candidates[~candidates["baseline"]]["top_decile_capture"].dropna()
+    return None if models.empty else str(models.idxmax())
+
+
+def _capture_sentence(
+    candidates: pd.DataFrame,
+    champion: str,
+    best_baseline: str,
+    words: Mapping[str, Any],
+    language: str,
+) -> str | None:
+    """The champion's top-10 % revenue capture against the best alternative at the same share
+    (the best baseline, or for a baseline champion the best model), with the 95 % paired
+    interval of the difference that `model_metrics` holds against the best baseline."""
+    rows = candidates.set_index("method")
+    if champion not in rows.index or pd.isna(rows.at[champion, "top_decile_capture"]):
+        return None
+    said = words["capture_sentence"].format(
+        label=method_label(champion, language), share=rows.at[champion, "top_decile_capture"]
+    )
+    other = best_baseline if champion != best_baseline else _best_model(rows)
+    if other is None or other not in rows.index:
+        return said + words["capture_end"]
+    # model_metrics holds every candidate's difference from the best baseline
+    measured = rows.loc[champion if other == best_baseline else other]
+    sign = 1 if other == best_baseline else -1
+    low, high = sorted(
+        sign * 100 * measured[c] for c in ("top_decile_capture_low", "top_decile_capture_high")
+    )
+    return (
+        said
+        + words["capture_against"].format(
+            other=method_label(other, language),
+            other_share=rows.at[other, "top_decile_capture"],
+            diff=sign * 100 * measured["top_decile_capture_vs_best_baseline"],
+            low=low,
+            high=high,
+        )
+        + words["capture_end"]
+    )
+
+
+def accuracy_sentence(
+    tier_table: pd.DataFrame,
+    candidates: pd.DataFrame | None,
+    selection: dict[str, Any] | None,
+    words: Mapping[str, Any],
+    language: str,
+) -> str | None:
+    """Accuracy for leadership in plain words and real numbers: how much more often the
+    champion's tier A bought at the latest backtest origin, and how much revenue its top
+    10 % held against the best alternative, with the interval of the difference."""
+    if not selection or not selection.get("champion"):
+        return None
+    champion = selection["champion"]
+    parts = []
+    if not tier_table.empty:
+        latest = tier_table[tier_table["origin"] == tier_table["origin"].max()]
+        tier_a = latest[(latest["method"] == champion) & (latest["tier"] == "A")]["lift"].dropna()
+        if len(tier_a):
+            origin = pd.Timestamp(latest["origin"].iloc[0]).date().isoformat()
+            parts.append(words["lift_sentence"].format(origin=origin, lift=tier_a.iloc[0]))
+    if candidates is not None and not candidates.empty:
+        capture = _capture_sentence(
+            candidates, champion, selection["best_baseline"], words, language
+        )
+        parts += [capture] if capture else []
+    return words["sentence_gap"].join(parts) or None
+
+
 def build_content(
     history: pd.DataFrame,
     reasons: pd.DataFrame,
@@ -393,14 +704,27 @@ def build_content(
     images: dict[str, str],
     selection: dict[str, Any] | None = None,
     candidates: pd.DataFrame | None = None,
+    currency: str = "",
+    horizon_days: int | None = None,
 ) -> ReportContent:
     """`selection` is `champion_selection` and `candidates` is `model_metrics` (the
-    per-candidate table): the report says which method sets the tiers and why."""
+    per-candidate table): the report says which method sets the tiers and why, and how
+    accurate past tiers were. Money is said in `currency`; `horizon_days` is the window the
+    win probability and expected value look ahead."""
     words = WORDS[language]
     champion = champion_statement(selection, candidates, language)
     best = method_label(selection["best_baseline"], language) if champion else ""
     words = {**words, "gloss": words["gloss"].format(best=best)}
     scores, as_of = latest_run(history)
+    previous, _ = latest_run(history[history["as_of"] < as_of])
+    said = partial(
+        said_changes,
+        previous=previous,
+        reasons=reasons,
+        labels=labels,
+        words=words,
+        currency=currency,
+    )
     if scores["expected_value"].isna().all():
         words = {**words, "rules_only": f"{words['rules_only']} {words['no_value']}"}
     run_reasons = reasons[reasons["as_of"] == as_of] if len(reasons) else reasons
@@ -433,8 +757,8 @@ def build_content(
             for t in TIERS
         ],
         drivers=drivers_by_tier(scores, run_reasons, labels) if len(run_reasons) else {},
-        top_accounts=account_rows(a_accounts),
-        movers=account_rows(moved.head(movers)),
+        top_accounts=account_rows(said(a_accounts)),
+        movers=account_rows(said(moved.head(movers))),
         accuracy=accuracy,
         accuracy_origin=origin,
         health={
@@ -451,4 +775,7 @@ def build_content(
             candidates, language, selection["best_baseline"] if champion else None
         ),
         best_baseline=best,
+        currency=currency,
+        horizon_days=horizon_days,
+        accuracy_sentence=accuracy_sentence(tier_table, candidates, selection, words, language),
     )

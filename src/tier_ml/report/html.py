@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import jinja2
-import matplotlib.pyplot as plt
-import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from tier_ml.report import numbers
 from tier_ml.report.content import ReportContent
+from tier_ml.report.plots import new_figure
 from tier_ml.tiering import ACTIONS
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-def _money(value: float | None) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:,.0f}"
-
-
-def _percent(value: float | None) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.0%}"
-
-
-def _thousands(value: int | float) -> str:
-    return f"{value:,.0f}"
 
 
 def _short(value: float) -> str:
@@ -36,32 +25,39 @@ def _short(value: float) -> str:
     return f"{value:g}"
 
 
-def environment() -> jinja2.Environment:
+def environment(currency: str = "") -> jinja2.Environment:
+    """Templates with the report's number filters; `money` writes amounts in `currency`."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(money=_money, percent=_percent, thousands=_thousands)
+    env.filters.update(
+        money=partial(numbers.money, currency=currency),
+        percent=numbers.percent,
+        probability=numbers.probability,
+        thousands=numbers.thousands,
+        noun=numbers.noun,
+    )
     return env
 
 
 def render(content: ReportContent) -> str:
-    template = environment().get_template("tier_report.html.j2")
+    template = environment(content.currency).get_template("tier_report.html.j2")
     return template.render(c=content, w=content.words, actions=ACTIONS[content.language])
 
 
-def value_figure(headline: list[dict]) -> Figure:
-    """Expected revenue per tier: where the money is."""
-    fig, ax = plt.subplots(figsize=(6, 2.6), dpi=100)
+def value_figure(headline: list[dict], label: str) -> Figure:
+    """Expected value per tier: where the money is. `label` names the axis, with its
+    currency."""
+    fig, ax = new_figure(6, 2.6)
     tiers = [row["tier"] for row in headline]
     values = [row["expected_value"] for row in headline]
     colours = {"A": "#1b7837", "B": "#7fbf7b", "C": "#bdbdbd", "D": "#8c8c8c"}
     ax.barh(tiers[::-1], values[::-1], color=[colours[t] for t in tiers[::-1]])
-    ax.set_xlabel("expected revenue in the horizon")
+    ax.set_xlabel(label)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _short(v)))
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
     fig.tight_layout()
-    plt.close(fig)
     return fig

@@ -1,19 +1,25 @@
-"""Matplotlib figures for MLflow and the report: small, labelled, readable when printed."""
+"""Matplotlib figures for MLflow and the report: small, labelled, readable when printed.
+
+Figures are built without pyplot, so no backend is chosen here: files are written through
+the figure's own canvas, and a notebook shows them inline.
+"""
 
 from __future__ import annotations
 
-import matplotlib
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+def new_figure(width: float, height: float) -> tuple[Figure, Axes]:
+    """A figure with one axes, outside pyplot: no backend to choose, nothing left open."""
+    figure = Figure(figsize=(width, height), dpi=100)
+    return figure, figure.subplots()
 
 
 def reliability_figure(tables: dict[str, pd.DataFrame], title: str) -> Figure:
     """Predicted against observed win rate per probability bin, one line per method."""
-    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    fig, ax = new_figure(5, 5)
     ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="perfect")
     for name, table in tables.items():
         shown = table.dropna(subset=["mean_predicted"])
@@ -25,7 +31,6 @@ def reliability_figure(tables: dict[str, pd.DataFrame], title: str) -> Figure:
     ax.set_title(title)
     ax.legend(loc="upper left", frameon=False)
     fig.tight_layout()
-    plt.close(fig)
     return fig
 
 
@@ -36,24 +41,23 @@ def lift_figure(table: pd.DataFrame, method: str = "model") -> Figure:
     """Realised win-rate lift by tier at each origin: tiers should fall from A to D."""
     rows = table[table["method"] == method]
     pivot = rows.pivot(index="origin", columns="tier", values="lift").sort_index()
-    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
+    fig, ax = new_figure(7, 3.5)
     pivot.index = [pd.Timestamp(o).date().isoformat() for o in pivot.index]
     pivot.plot.bar(ax=ax, color=[TIER_COLOURS.get(t, "#555555") for t in pivot.columns], width=0.8)
     ax.axhline(1.0, color="#333333", linewidth=0.8, linestyle="--")
-    ax.set_ylabel("lift over the overall win rate")
+    ax.set_ylabel("win rate, × the average")
     ax.set_xlabel("origin")
-    ax.set_title(f"Realised lift by tier ({method})")
+    ax.set_title(f"How often each tier bought, against the average ({method})")
     ax.tick_params(axis="x", labelrotation=0)
     ax.legend(title="tier", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    plt.close(fig)
     return fig
 
 
 def calibration_by_tier_figure(table: pd.DataFrame, method: str = "model") -> Figure:
     """Mean predicted win probability against the realised rate, per tier and origin."""
     rows = table[table["method"] == method].dropna(subset=["mean_predicted_p_win"])
-    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=100)
+    fig, ax = new_figure(4.5, 4.5)
     ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1)
     for tier, group in rows.groupby("tier"):
         ax.scatter(
@@ -67,10 +71,9 @@ def calibration_by_tier_figure(table: pd.DataFrame, method: str = "model") -> Fi
     ax.set_ylim(0, 1)
     ax.set_xlabel("mean predicted win probability")
     ax.set_ylabel("realised win rate")
-    ax.set_title("Calibration by tier, every origin")
+    ax.set_title("Predicted against realised win rate, by tier")
     ax.legend(title="tier", frameon=False)
     fig.tight_layout()
-    plt.close(fig)
     return fig
 
 
@@ -78,7 +81,7 @@ def migration_figure(migration: pd.DataFrame) -> Figure:
     """Share of each tier's customers found in each tier at the next origin."""
     counts = migration.groupby(["from_tier", "to_tier"])["customers"].sum().unstack(fill_value=0)
     shares = counts.div(counts.sum(axis=1), axis=0)
-    fig, ax = plt.subplots(figsize=(4.5, 4), dpi=100)
+    fig, ax = new_figure(4.5, 4)
     image = ax.imshow(shares.to_numpy(), cmap="Greens", vmin=0, vmax=1)
     ax.set_xticks(range(len(shares.columns)), shares.columns)
     ax.set_yticks(range(len(shares.index)), shares.index)
@@ -99,5 +102,4 @@ def migration_figure(migration: pd.DataFrame) -> Figure:
     ax.set_title("Tier migration")
     fig.colorbar(image, ax=ax, fraction=0.046)
     fig.tight_layout()
-    plt.close(fig)
     return fig

@@ -19,6 +19,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "promotion_record",
                     "champion_selection",
                     "model_metrics",
+                    "score_drift",
+                    "model_card",
                     "params:report",
                     "params:features",
                 ],

@@ -1,4 +1,4 @@
-"""Score nodes: features at as_of, predictions, tiers, reasons; the run summary."""
+"""Score nodes: features at as_of, predictions, tiers, reasons; drift; the run summary."""
 
 from __future__ import annotations
 
@@ -9,11 +9,19 @@ from typing import Any
 
 import pandas as pd
 
+from tier_ml.drift import (
+    SCORE_FEATURES,
+    distribution,
+    drift_messages,
+    drift_metrics,
+    population_drift,
+)
 from tier_ml.features.config import FeatureParams
 from tier_ml.features.registry import FeatureSpec, reason_registry
-from tier_ml.io.registry import TAGS
+from tier_ml.io.registry import REFERENCE, TAGS
 from tier_ml.io.scores import ScoreRun, previous_run
 from tier_ml.models.inputs import use_btyd_features
+from tier_ml.models.matrix import model_columns
 from tier_ml.params import check_parameters
 from tier_ml.scoring import ScoringParams, run_summary, score_customers, scoring_features
 from tier_ml.tiering import TierPolicy
@@ -99,6 +107,26 @@ def check_fresh(as_of: pd.Timestamp, data_end: pd.Timestamp, max_days: int) -> N
         )
 
 
+def drift_references(
+    training: pd.DataFrame, stored: pd.DataFrame, previous: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """What a run's drift is measured against: the champion's training population, and the
+    previous run's stored distribution; of a run stored before drift monitoring only its p_win
+    and tiers, from its scores (its features were not kept). Each gap is said in the log."""
+    if training.empty:
+        logger.info(
+            "No training distribution comes with the champion (none is registered, or it was "
+            "trained before drift monitoring): no drift against training until it is retrained"
+        )
+    if stored.empty and not previous.empty:
+        logger.info(
+            "The previous run predates drift monitoring and its features were not stored: "
+            "only p_win and the tier shares are compared with it"
+        )
+        stored = distribution(previous, SCORE_FEATURES)
+    return {"training": training, "previous_run": stored}
+
+
 def score_all(
     customers: pd.DataFrame,
     deals: pd.DataFrame,
@@ -109,15 +137,17 @@ def score_all(
     candidate_versions: dict[str, int | None],
     scoring_models: dict[str, Any],
     score_history: Mapping[pd.Timestamp, Callable[[], pd.DataFrame]],
+    score_distributions: Mapping[pd.Timestamp, Callable[[], pd.DataFrame]],
     scoring: dict[str, Any],
     features: dict[str, Any],
     train: dict[str, Any],
-) -> tuple[ScoreRun, dict[str, Any]]:
+) -> tuple[ScoreRun, dict[str, Any], dict[str, Any]]:
     """Score every customer known at `scoring.as_of` with the champion models (or the
-    scorecard when there is none) and summarise the run. `champion_versions` and
-    `candidate_versions` order scoring after any promotion and registration in the same run;
-    a candidate not promoted is said in the log. Of `score_history` (loaders per
-    past `as_of`) only the latest run before `as_of` is read, for the tier changes."""
+    scorecard when there is none), measure drift, and summarise the run. `champion_versions`
+    and `candidate_versions` order scoring after any promotion and registration in the same
+    run; a candidate not promoted is said in the log. Of `score_history` and
+    `score_distributions` (loaders per past `as_of`) only the latest run before `as_of` is
+    read, for the tier changes and the drift since then."""
     start = time.perf_counter()
     check_parameters(features, train)
     waiting = unpromoted(champion_versions, candidate_versions)
@@ -154,13 +184,17 @@ def score_all(
         params.scorecard,
         deal_history,
     )
-    scores, reasons, _ = score_customers(
-        table,
-        scoring_models,
-        params,
-        registry,
-        previous_run(score_history, params.as_of),
+    previous = previous_run(score_history, params.as_of)
+    scores, reasons, _ = score_customers(table, scoring_models, params, registry, previous)
+    population = table.merge(scores[["customer_id", *SCORE_FEATURES]], on="customer_id")
+    references = drift_references(
+        scoring_models.get(REFERENCE, pd.DataFrame()),
+        previous_run(score_distributions, params.as_of),
+        previous,
     )
+    drift = population_drift(params.as_of, population, references)
+    for line in drift_messages(drift):
+        logger.warning("%s", line)
     summary = run_summary(scores, time.perf_counter() - start)
     logger.info(
         "Scored %s as of %s: %s",
@@ -172,5 +206,14 @@ def score_all(
     )
     metrics = {k: {"value": float(v), "step": 0} for k, v in summary.items()}
     labels = feature_labels(registry)
-    run = ScoreRun(params.as_of, scores, with_labels(reasons, labels), params.horizon_days, labels)
-    return run, metrics
+    watched = [*model_columns(table, train.get("exclude_features") or ()), *SCORE_FEATURES]
+    run = ScoreRun(
+        params.as_of,
+        scores,
+        with_labels(reasons, labels),
+        params.horizon_days,
+        labels,
+        drift,
+        distribution(population, watched),
+    )
+    return run, metrics, drift_metrics(drift)

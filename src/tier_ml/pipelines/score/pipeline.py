@@ -21,11 +21,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "candidate_models@versions",
                     "scoring_models",
                     "score_history",
+                    "score_distributions",
                     "params:scoring",
                     "params:features",
                     "params:train",
                 ],
-                outputs=["score_store", "scoring_summary"],
+                outputs=["score_store", "scoring_summary", "drift_metrics"],
                 name="score_customers",
             ),
         ]

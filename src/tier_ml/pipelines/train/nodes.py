@@ -1,5 +1,6 @@
 """Train nodes: model input, candidates evaluated at rolling origins, the champion refitted
-on every labelled cutoff, its metrics and registration."""
+on every labelled cutoff, its metrics and registration, its training population (for drift)
+and its model card."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from tier_ml.drift import SCORE_FEATURES, distribution
 from tier_ml.evaluation import reliability_table
 from tier_ml.features.config import FeatureParams
 from tier_ml.io.registry import FittedModel, ModelToLog
+from tier_ml.model_card import card_markdown, model_card
 from tier_ml.models.inputs import use_btyd_features, with_model_outputs
 from tier_ml.models.opportunity import (
     fit_opportunity_model,
@@ -194,3 +197,38 @@ def model_tags(models: TrainedModels) -> dict[str, str]:
         "cutoffs": ",".join(t.date().isoformat() for t in models.cutoffs),
         "selection": models.selection.reason,
     }
+
+
+def drift_reference(
+    models: TrainedModels,
+    model_input: pd.DataFrame,
+    features: dict[str, Any],
+    scoring: dict[str, Any],
+) -> pd.DataFrame:
+    """The population the champion learned from, for drift at every scoring run: bins and
+    shares of each feature, of p_win and of the tiers on the latest cutoff's rows, as the
+    registered scoring model scores them. Logged in the run that registers the models."""
+    horizon = FeatureParams.from_dict(features).horizon_days
+    latest = model_input[model_input["as_of"] == models.cutoffs[-1]].reset_index(drop=True)
+    scored = scoring_model(models, model_input, scoring, horizon).predict(None, latest)
+    population = latest.assign(**{c: scored[c].to_numpy() for c in SCORE_FEATURES})
+    return distribution(population, [*models.features, *SCORE_FEATURES])
+
+
+def describe_models(
+    data_profile: dict[str, Any],
+    models: TrainedModels,
+    versions: dict[str, int | None],
+    features: dict[str, Any],
+    train: dict[str, Any],
+) -> tuple[dict[str, Any], str]:
+    """The model card of this training (see `tier_ml.model_card`), as data and as Markdown.
+    It takes the registered versions, so it names them and runs after the registration."""
+    card = model_card(
+        data_profile,
+        models,
+        versions,
+        train["propensity"]["calibration"],
+        FeatureParams.from_dict(features).config.deal_fields_known_at_creation,
+    )
+    return card, card_markdown(card)

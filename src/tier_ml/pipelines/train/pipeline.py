@@ -2,7 +2,14 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import build_model_input, evaluate_models, fit_models, models_to_register
+from .nodes import (
+    build_model_input,
+    describe_models,
+    drift_reference,
+    evaluate_models,
+    fit_models,
+    models_to_register,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -58,6 +65,24 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs="candidate_models@estimators",
                 name="register_models",
+            ),
+            Node(
+                drift_reference,
+                inputs=["trained_models", "model_input_table", "params:features", "params:scoring"],
+                outputs="drift_reference",
+                name="drift_reference",
+            ),
+            Node(
+                describe_models,
+                inputs=[
+                    "data_profile",
+                    "trained_models",
+                    "candidate_models@versions",
+                    "params:features",
+                    "params:train",
+                ],
+                outputs=["model_card", "model_card_markdown"],
+                name="model_card",
             ),
         ]
     )
