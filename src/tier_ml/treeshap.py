@@ -458,11 +458,13 @@ _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def booster_trees(model: Any) -> CompiledTrees | None:
     """The compiled trees a fitted LightGBM estimator predicts with (up to its best iteration,
-    as its `predict` does), built once per estimator and never pickled with it."""
-    if model not in _COMPILED:
+    as its `predict` does), built once per fitted booster (a refit makes a new one, so stale
+    trees are never used) and never pickled with the estimator."""
+    booster = model.booster_
+    if booster not in _COMPILED:
         best = getattr(model, "best_iteration_", None) or None
-        _COMPILED[model] = compile_trees(model.booster_.dump_model(num_iteration=best))
-    return _COMPILED[model]
+        _COMPILED[booster] = compile_trees(booster.dump_model(num_iteration=best))
+    return _COMPILED[booster]
 
 
 def exact_contributions(model: Any, matrix: pd.DataFrame) -> np.ndarray:

@@ -129,3 +129,11 @@ def test_the_result_does_not_depend_on_the_thread_count():
     np.testing.assert_array_equal(
         treeshap.contributions(trees, x, threads=1), treeshap.contributions(trees, x, threads=2)
     )
+
+
+def test_an_estimator_refitted_in_place_is_explained_with_its_new_trees():
+    frame, y = _mixed_data()
+    model = lgb.LGBMClassifier(n_estimators=20, verbosity=-1, random_state=1).fit(frame, y)
+    treeshap.exact_contributions(model, frame)
+    model.fit(frame, 1 - y)  # the same estimator object, other trees
+    _assert_equal_to_lightgbm(model, frame)
