@@ -33,7 +33,7 @@ run: install
 
 test: install-spark
 	$(RUN) ruff check src tests benchmarks examples
-	$(RUN) pytest
+	$(RUN) pytest -n auto --dist loadgroup
 
 # The report in headless Chromium (Debian packages chromium and chromium-driver).
 test-browser: install

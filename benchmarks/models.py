@@ -7,7 +7,7 @@
    the scorecard, last-period revenue) replayed at each origin, side by side: fitted only on
    label windows closed by the origin (cutoffs chosen as `features.cutoffs: auto` does), judged
    on the next 91 days; then the champion rule on that origin's paired bootstrap.
-Usage: python benchmarks/models.py [--only train|cdnow] [--customers 100000]
+Usage: python benchmarks/models.py [--only train|cdnow] [--customers 100000] [--max-rows N]
        [--cdnow-customers N]   (a random sample of CDNOW customers, for a quick run)
 """
 
@@ -17,6 +17,7 @@ import argparse
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -63,9 +64,13 @@ def _rounded(row: dict) -> dict:
     }
 
 
-def bench_training(n_customers: int = 100_000) -> None:
+def bench_training(n_customers: int = 100_000, max_rows: int | None = None) -> None:
+    """`max_rows`: `train.sampling.max_rows` instead of the shipped one (0: every row)."""
     features = FeatureParams.from_dict(_params("features"))
     params = TrainParams.from_dict(_params("train"), features.horizon_days)
+    if max_rows is not None:
+        sampling = replace(params.sampling, max_rows=max_rows or None)
+        params = replace(params, sampling=sampling)
     customers, deals, activities = load_crm(synthetic_on_disk(n_customers))
     if features.cutoff_count is None:
         cutoffs, _ = auto_cutoffs(data_start(deals, activities), DATA_END, params.horizon_days)
@@ -95,6 +100,7 @@ def bench_training(n_customers: int = 100_000) -> None:
         benchmark="train",
         customers=n_customers,
         rows=len(model_input),
+        max_rows_per_fit=params.sampling.max_rows,
         cutoffs=len(cutoffs),
         origins=evaluation.selection.origins,
         **{k: round(v, 1) for k, v in timings.items()},
@@ -162,9 +168,12 @@ def main() -> None:
     parser.add_argument("--only", choices=["train", "cdnow"])
     parser.add_argument("--customers", type=int, default=100_000, help="synthetic, for train")
     parser.add_argument("--cdnow-customers", type=int, default=None, help="a sample of CDNOW")
+    parser.add_argument(
+        "--max-rows", type=int, default=None, help="train.sampling.max_rows (0: every row)"
+    )
     args = parser.parse_args()
     if args.only == "train":
-        bench_training(args.customers)
+        bench_training(args.customers, args.max_rows)
     elif args.only == "cdnow":
         bench_cdnow(args.cdnow_customers)
     else:  # each in its own process, so peak memory is its own

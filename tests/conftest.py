@@ -17,8 +17,11 @@ SHARED_DATA = PROJECT.parent / "shared" / "data"
 
 
 def base_parameters(name: str) -> dict:
-    """A pipeline's parameters file as shipped in conf/base (its top-level keys)."""
-    return yaml.safe_load((PROJECT / "conf" / "base" / f"parameters_{name}.yml").read_text())
+    """A pipeline's parameters file as shipped in conf/base (its top-level keys), resolved as
+    kedro resolves them (e.g. `language` from globals.yml)."""
+    keys = yaml.safe_load((PROJECT / "conf" / "base" / f"parameters_{name}.yml").read_text())
+    resolved = env_config("base")
+    return {key: resolved[key] for key in keys}
 
 
 def env_config(env: str, key: str = "parameters") -> dict:
@@ -37,3 +40,22 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip("../shared/data is not beside the project")
     return SHARED_DATA
+
+
+# Under `pytest -n N --dist loadgroup` (make test), tests that share an expensive
+# session fixture run on one worker, so it is built once: the trained e2e project, the model
+# tests' synthetic CRM and model input.
+SHARED_FIXTURE_GROUPS = {
+    "tests/e2e/test_notebooks.py": "project_run",
+    "tests/e2e/test_report_browser.py": "project_run",
+    "tests/models/": "model_input",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups in its own hook
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(item.fspath).relative_to(PROJECT).as_posix()
+        for prefix, group in SHARED_FIXTURE_GROUPS.items():
+            if path.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))

@@ -1,4 +1,5 @@
-"""Reasons: additivity on both scales, signs and ranking on a hand-made case."""
+"""Reasons: additivity on the probability, log and money scales, signs, ranking and the
+part that drives each effect, on hand-made cases."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import pytest
 from scipy.special import expit
 
 from tier_ml.explain import (
+    MONEY,
+    ValueParts,
     contribution_changes,
     group_columns,
+    link_scale,
+    money_shown,
     one_hot_groups,
-    probability_scale,
     reason_codes,
     top_contributions,
 )
@@ -20,11 +24,11 @@ from tier_ml.features.registry import FeatureConfig, feature_registry
 REGISTRY = feature_registry(FeatureConfig())
 
 
-def test_probability_scale_contributions_add_up_to_the_probability():
+def test_link_scale_contributions_add_up_to_the_probability():
     rng = np.random.default_rng(0)
     raw = np.column_stack([rng.normal(size=(500, 6)), np.full(500, -0.4)])
     calibrate = lambda r: expit(0.8 * r + 0.3)  # noqa: E731 - a Platt calibrator
-    scaled = probability_scale(raw, calibrate)
+    scaled = link_scale(raw, calibrate)
     np.testing.assert_allclose(scaled.sum(axis=1), calibrate(raw.sum(axis=1)), atol=1e-9)
     np.testing.assert_allclose(scaled[:, -1], calibrate(raw[:, -1]), atol=1e-12)
     assert (np.sign(scaled[:, :-1]) == np.sign(raw[:, :-1])).all()
@@ -35,9 +39,60 @@ def test_probability_scale_contributions_add_up_to_the_probability():
 
 def test_a_customer_at_the_base_value_gets_the_calibrator_slope():
     raw = np.array([[0.0, 0.0, 1.0]])
-    scaled = probability_scale(raw, expit)
+    scaled = link_scale(raw, expit)
     assert scaled[0, -1] == pytest.approx(expit(1.0))
     assert scaled[0, :2] == pytest.approx([0.0, 0.0])
+
+
+def test_log_scale_contributions_add_up_to_the_log_probability():
+    rng = np.random.default_rng(1)
+    raw = np.column_stack([rng.normal(size=(300, 5)), np.full(300, -1.2)])
+    log_p = lambda r: np.log(expit(0.7 * r - 0.2))  # noqa: E731 - log of a Platt calibrator
+    scaled = link_scale(raw, log_p)
+    np.testing.assert_allclose(scaled[:, :-1].sum(axis=1), log_p(raw.sum(axis=1)) - log_p(-1.2))
+    assert (np.sign(scaled[:, :-1]) == np.sign(raw[:, :-1])).all()
+
+
+def _parts() -> ValueParts:
+    """Two customers around a base of 1,000: the first likelier (open deals) and larger
+    (recent revenue), the second less likely (silence) and smaller (a small average deal)."""
+    columns = ["open_deal_count", "won_revenue_180d"]
+    return ValueParts(
+        likelihood=pd.DataFrame([[0.9, 0.1], [-0.7, 0.05]], columns=columns),
+        size=pd.DataFrame([[0.05, 1.2], [0.0, -0.4]], columns=columns),
+        base=np.log([1_000.0, 1_000.0]),
+    )
+
+
+def test_effects_in_money_add_up_to_the_expected_value_less_its_base():
+    parts = _parts()
+    value = 1_000.0 * np.exp([0.9 + 0.1 + 0.05 + 1.2, -0.7 + 0.05 - 0.4])
+    np.testing.assert_allclose(parts.log_value(), np.log(value))
+    money = parts.money()
+    np.testing.assert_allclose(money.sum(axis=1), value - 1_000.0)
+    # proportional to each feature's log effect
+    np.testing.assert_allclose(money.iloc[0, 0] / money.iloc[0, 1], 0.95 / 1.3)
+    assert parts.likelihood_led().to_numpy().tolist() == [[True, False], [True, False]]
+
+
+def test_money_is_shown_to_two_significant_figures_in_whole_units():
+    shown = money_shown(np.array([8_437.0, -123.4, 95.2, 9_960.0, 1.6, 0.4, -0.4, 0.0]))
+    assert shown.tolist() == [8_400, -120, 95, 10_000, 2, 0, 0, 0]
+
+
+def test_value_reasons_begin_with_the_part_that_drives_them():
+    parts = _parts()
+    values = pd.DataFrame({"open_deal_count": [4.0, 0.0], "won_revenue_180d": [184_682.0, 0.0]})
+    money = parts.money()
+    reasons = reason_codes(money, values, REGISTRY, 2, 2, MONEY, parts.likelihood_led())
+    first, second = reasons.iloc[0], reasons.iloc[1]
+    shown = money_shown(money.to_numpy())
+    assert first["reason_1"] == f"large: 184,682 won in the last 180 days (+{shown[0, 1]:,})"
+    assert first["reason_2"] == f"likely to buy: 4 open deals (+{shown[0, 0]:,})"
+    assert first[["risk_1", "risk_2"]].isna().all()
+    assert second["risk_1"] == f"less likely to buy: 0 open deals ({shown[1, 0]:+,})"
+    assert second["risk_2"] == f"smaller: 0 won in the last 180 days ({shown[1, 1]:+,})"
+    assert second[["reason_1", "reason_2"]].isna().all()
 
 
 def test_reasons_are_signed_ranked_and_carry_the_customers_values():
@@ -118,6 +173,18 @@ def test_long_format_keeps_the_largest_contributions():
     long = top_contributions(contributions, values, pd.Series(["x", "y"]), top=2)
     assert long["feature"].tolist() == ["b", "a", "a", "b"]
     assert long["customer_id"].tolist() == ["x", "x", "y", "y"]
+
+
+def test_long_format_of_a_value_reason_ranks_by_effect_and_names_the_part():
+    contributions = pd.DataFrame({"a": [0.30, 0.01], "b": [0.01, -0.02], "c": [0.02, 0.0]})
+    effects = pd.DataFrame({"a": [100.0, 5.0], "b": [-900.0, 40.0], "c": [10.0, -60.0]})
+    led = pd.DataFrame({"a": [True, True], "b": [False, True], "c": [True, False]})
+    values = pd.DataFrame({"a": [1, 2], "b": [3, 4], "c": [5, 6]})
+    long = top_contributions(contributions, values, pd.Series(["x", "y"]), 2, effects, led)
+    assert long["feature"].tolist() == ["b", "a", "c", "b"]
+    assert long["effect"].tolist() == [-900.0, 100.0, -60.0, 40.0]
+    assert long["contribution"].tolist() == [0.01, 0.30, 0.0, -0.02]
+    assert long["driver"].tolist() == ["size", "likelihood", "size", "likelihood"]
 
 
 def test_long_format_keeps_numbers_as_numbers_and_categories_by_name():

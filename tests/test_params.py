@@ -22,7 +22,7 @@ def test_the_shipped_parameters_pass():
     ("change", "expected"),
     [
         ({"rfm_windows": [90, 180, 730]}, "add 365 to features.rfm_windows"),
-        ({"activity_windows": [30, 90]}, "add 365 to features.activity_windows"),
+        ({"activity_windows": [30, 365]}, "add 90 to features.activity_windows"),
         ({"activity_types": ["web_visit", "call"]}, "add 'meeting' to features.activity_types"),
     ],
 )

@@ -1,39 +1,106 @@
-"""Reasons in plain words: exact TreeSHAP contributions on the probability scale.
+"""Reasons in plain words: exact TreeSHAP contributions on the scale the tiers are cut on.
 
-LightGBM's `pred_contrib` gives exact TreeSHAP values on the raw (log-odds) scale: for each
-customer, the base value plus the contributions equals the raw score. The win probability is
-the calibrator applied to the raw score, so each contribution is rescaled by the same factor,
+LightGBM's `pred_contrib` gives exact TreeSHAP values on a model's raw scale: for each
+customer, the base value plus the contributions equals the raw score. A quantity that is a
+function `link` of the raw score (the calibrated probability, its log, the log of an amount)
+gets each contribution rescaled by the same per-row factor,
 
-    c_prob_i = c_raw_i * (p(x) - p(base)) / (raw(x) - raw(base)),
+    c_link_i = c_raw_i * (link(raw(x)) - link(raw(base))) / (raw(x) - raw(base)),
 
-which keeps the signs and the ranking and makes the probability-scale contributions add up
-exactly to p(x) - p(base). (When raw(x) is within 1e-9 of the base, the factor is the
-calibrator's slope there.) Columns that derive from one source feature are summed back to it.
+which keeps the signs and the ranking and makes the contributions add up exactly to
+link(raw(x)) - link(raw(base)). (When raw(x) is within 1e-9 of the base, the factor is the
+link's slope there.) Columns that derive from one source feature are summed back to it.
+
+Tiers rank the expected value EV = p_win x amount, so a model champion's reasons explain EV on
+the log scale, where the two models add up: log EV = log p_win + log amount. Each feature's
+effect is its likelihood part (its share of log p_win - log p(base), from the win-probability
+model) plus its size part (its share of log amount - log amount(base), from the amount model),
+said in money (the same rescaling from log EV to EV, so the effects add up to EV - EV(base))
+and led by the part that drives it: "likely to buy: 4 open deals (+8,400)", "large: 184,682
+won in the last 180 days (+3,100)". A baseline champion's reasons stay in win-probability
+points: its own parts explain it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from tier_ml.features.registry import FeatureSpec
+from tier_ml.language import Language, Text
+
+LIKELIHOOD, SIZE = "likelihood", "size"  # the part of the expected value that drives an effect
+DRIVER_WORDS = {  # (led by the likelihood part, raises the value): how its reason begins
+    (True, True): Text("likely to buy: ", "可能成交："),
+    (False, True): Text("large: ", "金额大："),
+    (True, False): Text("less likely to buy: ", "成交可能较低："),
+    (False, False): Text("smaller: ", "金额较小："),
+}
 
 
-def probability_scale(
-    contributions: np.ndarray, calibrate: Callable[[np.ndarray], np.ndarray]
-) -> np.ndarray:
-    """Raw-scale contributions (features, then base) to the probability scale, base last."""
-    base_raw = contributions[:, -1]
-    raw = contributions.sum(axis=1)
-    p, p_base = calibrate(raw), calibrate(base_raw)
+def link_factor(
+    raw: np.ndarray, base_raw: np.ndarray, link: Callable[[np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the factor that takes raw-scale contributions onto `link` of the raw score
+    (the link's slope where the raw score is at its base), and link(base)."""
+    value, value_base = link(raw), link(base_raw)
     delta = raw - base_raw
     eps = 1e-4
-    slope = (calibrate(base_raw + eps) - calibrate(base_raw - eps)) / (2 * eps)
-    factor = np.where(np.abs(delta) > 1e-9, (p - p_base) / np.where(delta == 0, 1, delta), slope)
-    scaled = contributions[:, :-1] * factor[:, None]
-    return np.column_stack([scaled, p_base])
+    slope = (link(base_raw + eps) - link(base_raw - eps)) / (2 * eps)
+    factor = np.where(
+        np.abs(delta) > 1e-9, (value - value_base) / np.where(delta == 0, 1, delta), slope
+    )
+    return factor, value_base
+
+
+def link_scale(
+    contributions: np.ndarray,
+    link: Callable[[np.ndarray], np.ndarray],
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Raw-scale contributions (features, then base) rescaled onto `link` of the raw score,
+    with link(base) last: they add up exactly to link(raw) - link(base). `out` may be the
+    input itself: a million customers' contributions are rescaled in place, not copied."""
+    factor, value_base = link_factor(contributions.sum(axis=1), contributions[:, -1], link)
+    out = np.empty_like(contributions, dtype=float) if out is None else out
+    np.multiply(contributions[:, :-1], factor[:, None], out=out[:, :-1])
+    out[:, -1] = value_base
+    return out
+
+
+@dataclass(frozen=True)
+class ValueParts:
+    """Log expected value split per feature into a likelihood and a size part, both with the
+    same columns: base + likelihood.sum(axis=1) + size.sum(axis=1) = log EV."""
+
+    likelihood: pd.DataFrame
+    size: pd.DataFrame
+    base: np.ndarray
+
+    @cached_property
+    def total(self) -> pd.DataFrame:
+        """Each feature's effect on log EV."""
+        return self.likelihood + self.size
+
+    def log_value(self) -> np.ndarray:
+        return self.base + self.total.to_numpy().sum(axis=1)
+
+    def money(self) -> pd.DataFrame:
+        """Each feature's effect on EV in money: its log effect rescaled from log EV to EV,
+        so that the effects add up to EV - EV(base)."""
+        factor, _ = link_factor(self.log_value(), self.base, np.exp)
+        return self.total.mul(factor, axis=0)
+
+    def likelihood_led(self) -> pd.DataFrame:
+        """Where the likelihood part pushes a feature's effect at least as far its way as the
+        size part does: the reason then says "likely to buy", else "large"."""
+        ahead = (self.likelihood - self.size).to_numpy()
+        led = np.where(self.total.to_numpy() >= 0, ahead >= 0, ahead <= 0)
+        return pd.DataFrame(led, index=self.total.index, columns=self.total.columns)
 
 
 def group_columns(contributions: pd.DataFrame, groups: Mapping[str, str]) -> pd.DataFrame:
@@ -62,28 +129,78 @@ def tenths_of_points(contributions: np.ndarray) -> np.ndarray:
     return np.round(contributions * 1000).astype(np.int64)
 
 
-def _points(contributions: np.ndarray) -> np.ndarray:
-    """' (+4.2 pts)' for each effect, rendered once per distinct tenth of a point."""
-    distinct, inverse = np.unique(tenths_of_points(contributions), return_inverse=True)
-    return np.asarray([f" ({t / 10:+.1f} pts)" for t in distinct], dtype=object)[inverse]
+def money_shown(effects: np.ndarray) -> np.ndarray:
+    """Money effects as a reason shows them: two significant figures in whole units (8,437
+    shows 8,400: the precision a reader can act on; 0.4 shows 0, so it is no reason)."""
+    size = np.abs(effects)
+    digits = np.floor(np.log10(np.where(size > 0, size, 1.0)))
+    step = 10.0 ** np.maximum(digits - 1, 0)
+    return (np.round(effects / step) * step).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class EffectUnit:
+    """How a reason shows its effect: `shown` rounds effects to the whole numbers a reader
+    sees (0: too small to see, so no reason), `words` write one of them in a language, from
+    its number as `scale` gives it (tenths of points are said in points)."""
+
+    shown: Callable[[np.ndarray], np.ndarray]
+    words: Text
+    scale: Callable[[int], float | int] = int
+
+    def say(self, shown: int, language: Language) -> str:
+        return self.words.said(language).format(self.scale(shown))
+
+
+POINTS = EffectUnit(
+    tenths_of_points, Text(" ({:+.1f} pts)", "（{:+.1f} 个百分点）"), lambda tenths: tenths / 10
+)
+MONEY = EffectUnit(money_shown, Text(" ({:+,})", "（{:+,}）"))
+
+
+def _effects(shown: np.ndarray, unit: EffectUnit, language: Language) -> np.ndarray:
+    """' (+4.2 pts)' or ' (+8,400)' for each effect, rendered once per distinct shown value."""
+    distinct, inverse = np.unique(shown, return_inverse=True)
+    return np.asarray([unit.say(int(v), language) for v in distinct], dtype=object)[inverse]
+
+
+def _driver_words(
+    led: np.ndarray | None, raises: np.ndarray, language: Language
+) -> np.ndarray | str:
+    """What each reason begins with: the part of the expected value that drives it, and
+    which way; nothing where there are no parts (a reason in win-probability points)."""
+    if led is None:
+        return ""
+    words = np.empty(len(led), dtype=object)
+    for (by_likelihood, up), text in DRIVER_WORDS.items():
+        words[(led == by_likelihood) & (raises == up)] = text.said(language)
+    return words
 
 
 def _ranked_sentences(
     matrix: np.ndarray,
     picks: np.ndarray,
-    keep: np.ndarray,
+    sign: int,
     values: pd.DataFrame,
     names: np.ndarray,
     registry: Mapping[str, FeatureSpec],
+    unit: EffectUnit,
+    led: np.ndarray | None,
+    language: Language,
 ) -> np.ndarray:
-    """The sentence for each row's picked feature, rendered one feature at a time."""
-    effects = matrix[np.arange(len(matrix)), picks]
+    """The sentence for each row's picked feature where its effect shows with `sign`,
+    rendered one feature at a time."""
+    rows = np.arange(len(matrix))
+    shown = unit.shown(matrix[rows, picks])
+    keep = shown * sign > 0
+    lead = _driver_words(None if led is None else led[rows, picks], shown > 0, language)
     out = np.full(len(matrix), None, dtype=object)
     for j in np.unique(picks[keep]):
         chosen = keep & (picks == j)
         column = values[names[j]][chosen]
         said = _value_sentences(registry.get(names[j]), names[j], column)
-        out[chosen] = said + _points(effects[chosen])
+        start = lead if isinstance(lead, str) else lead[chosen]
+        out[chosen] = start + said + _effects(shown[chosen], unit, language)
     return out
 
 
@@ -93,37 +210,52 @@ def reason_codes(
     registry: Mapping[str, FeatureSpec],
     n_reasons: int = 3,
     n_risks: int = 2,
+    unit: EffectUnit = POINTS,
+    likelihood_led: pd.DataFrame | None = None,
+    language: Language = "en",
 ) -> pd.DataFrame:
-    """reason_1..n (what raises the win probability most) and risk_1..m (what lowers it),
-    each a sentence with the customer's own value and its effect in percentage points. An
-    effect that rounds to 0.0 points is no reason: it is left out."""
+    """reason_1..n (what raises the score most) and risk_1..m (what lowers it), each a
+    sentence with the customer's own value and its effect in `unit` (win-probability points,
+    or money of expected value), begun by the part that drives it where `likelihood_led` says
+    so, in `language` (the registry's sentences are in it already). An effect that rounds to
+    nothing visible is no reason: it is left out."""
     matrix = contributions.to_numpy(float)
     names = np.asarray(contributions.columns)
     values = values.reset_index(drop=True)
+    led = None if likelihood_led is None else likelihood_led.to_numpy(bool)
     order = np.argsort(-matrix, axis=1, kind="stable")
-    rows = np.arange(len(matrix))
-    shown = tenths_of_points(matrix)
+    ranks = [(f"reason_{k + 1}", k, 1) for k in range(n_reasons)]
+    ranks += [(f"risk_{k + 1}", matrix.shape[1] - 1 - k, -1) for k in range(n_risks)]
     out = {}
-    for k in range(n_reasons):
-        picks = order[:, k] if k < matrix.shape[1] else np.zeros(len(matrix), dtype=int)
-        keep = (shown[rows, picks] > 0) if k < matrix.shape[1] else np.zeros(len(matrix), bool)
-        out[f"reason_{k + 1}"] = _ranked_sentences(matrix, picks, keep, values, names, registry)
-    for k in range(n_risks):
-        picks = order[:, -1 - k] if k < matrix.shape[1] else np.zeros(len(matrix), dtype=int)
-        keep = (shown[rows, picks] < 0) if k < matrix.shape[1] else np.zeros(len(matrix), bool)
-        out[f"risk_{k + 1}"] = _ranked_sentences(matrix, picks, keep, values, names, registry)
+    for column, rank, sign in ranks:
+        out[column] = (
+            _ranked_sentences(
+                matrix, order[:, rank], sign, values, names, registry, unit, led, language
+            )
+            if 0 <= rank < matrix.shape[1]
+            else np.full(len(matrix), None, dtype=object)
+        )
     return pd.DataFrame(out, index=contributions.index)
 
 
 def top_contributions(
-    contributions: pd.DataFrame, values: pd.DataFrame, customer_ids: pd.Series, top: int = 8
+    contributions: pd.DataFrame,
+    values: pd.DataFrame,
+    customer_ids: pd.Series,
+    top: int = 8,
+    effects: pd.DataFrame | None = None,
+    likelihood_led: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Long format for drill-down: customer_id, feature, the customer's value (a number in
-    `value`, the name of a category in `category`, so that SQL can sum and compare values)
-    and contribution (the `top` largest by size per customer)."""
+    `value`, the name of a category in `category`, so that SQL can sum and compare values),
+    contribution (to the win probability) and, for a model champion (`effects` and
+    `likelihood_led`, with the columns of `contributions`), `effect` (on the expected value,
+    in money) and `driver` (`likelihood` or `size`): the `top` largest effects (else
+    contributions) by size per customer."""
     matrix = contributions.to_numpy(float)
+    ranked = matrix if effects is None else effects.to_numpy(float)
     k = min(top, matrix.shape[1])
-    cols = np.argsort(-np.abs(matrix), axis=1, kind="stable")[:, :k].ravel()
+    cols = np.argsort(-np.abs(ranked), axis=1, kind="stable")[:, :k].ravel()
     rows = np.repeat(np.arange(len(matrix)), k)
     names = np.asarray(contributions.columns)
     number = np.full(len(rows), np.nan)
@@ -135,6 +267,8 @@ def top_contributions(
             number[at] = shown.to_numpy(dtype=float, na_value=np.nan)
         else:
             category[at] = shown.astype("str").to_numpy(dtype=object, na_value=None)
+    led = None if likelihood_led is None else likelihood_led.to_numpy(bool)[rows, cols]
+    driver = np.full(len(rows), None) if led is None else np.where(led, LIKELIHOOD, SIZE)
     return pd.DataFrame(
         {
             "customer_id": customer_ids.to_numpy()[rows],
@@ -142,6 +276,8 @@ def top_contributions(
             "value": number,
             "category": pd.array(category, dtype="str"),
             "contribution": matrix[rows, cols],
+            "effect": np.full(len(rows), np.nan) if effects is None else ranked[rows, cols],
+            "driver": pd.array(driver, dtype="str"),
         }
     )
 

@@ -16,11 +16,11 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from tier_ml.cold_start import COLD_START_FEATURES
 from tier_ml.features.config import FeatureParams
 from tier_ml.features.registry import FeatureConfig, reason_registry
 from tier_ml.models.baselines import RFM_FEATURES, last_period_column, parse_scorecard
 from tier_ml.models.segments import PROFILE
-from tier_ml.scoring import COLD_START_FEATURES
 from tier_ml.tiering import SILENCE_FEATURE
 
 WINDOWED = re.compile(r"^(won_count|won_revenue|act_(?P<type>.+))_(?P<days>\d+)d$")
@@ -39,6 +39,7 @@ def feature_needs(train: dict[str, Any]) -> dict[str, tuple[str, ...]]:
         "the cold-start flag of the scores": COLD_START_FEATURES,
         "the tier overlays": (SILENCE_FEATURE,),
         "train.scorecard": tuple(f for d in scorecard.values() for f in d.features),
+        "train.monotone_increasing": tuple(train.get("monotone_increasing") or ()),
     }
 
 

@@ -8,6 +8,7 @@ score becomes p_win and expected value only through a fitted `ScoreMapper` under
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,16 +16,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tier_ml.cold_start import (
+    cold_start_kind,
+    cold_start_reasons,
+    no_purchases_yet,
+    pooled_estimate,
+)
 from tier_ml.explain import (
+    MONEY,
+    ValueParts,
     group_columns,
+    link_scale,
     one_hot_groups,
-    probability_scale,
     reason_codes,
     top_contributions,
 )
 from tier_ml.features.build import build_features
 from tier_ml.features.registry import FeatureConfig, FeatureSpec
-from tier_ml.io.registry import TAGS
+from tier_ml.io.registry import POOL, TAGS
+from tier_ml.language import Language
 from tier_ml.models.baselines import (
     parse_scorecard,
     rfm_parts,
@@ -40,8 +50,15 @@ from tier_ml.models.opportunity import (
     opportunity_rows,
     pipeline_value,
 )
+from tier_ml.next_step import (
+    SEARCHED,
+    NextStepParams,
+    increasing_features,
+    next_step_sentences,
+    steps_to_cross,
+)
 from tier_ml.progress import progress
-from tier_ml.tiering import TierAssigner, TierPolicy, tier_inputs
+from tier_ml.tiering import RANK, TIERS, TierAssigner, TierPolicy, tier_inputs
 
 SCORE_COLUMNS = [
     "customer_id",
@@ -57,16 +74,19 @@ SCORE_COLUMNS = [
     "reason_3",
     "risk_1",
     "risk_2",
+    "next_step",
     "previous_tier",
     "tier_change",
     "tier_change_reason",
     "cold_start",
+    "no_purchases_yet",
     "owner",
     "source",
 ]
-COLD_START_FEATURES = ("won_count_total", "act_total_365d")  # all zero: a cold start
 RULES_MAPPER = "rules_mapper"  # models key of a fitted ScoreMapper for the scorecard score
 EXPLAIN_BATCH_ROWS = 100_000  # customers per TreeSHAP call
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,7 @@ class ScoringParams:
     n_risks: int = 2
     top_contributions: int = 8
     btyd: bool = False
+    next_step: NextStepParams = NextStepParams()
 
 
 def scoring_features(
@@ -126,17 +147,57 @@ def latest_before(history: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     return last.set_index("customer_id")["tier"]
 
 
-def raw_contributions(propensity: Any, x: pd.DataFrame) -> np.ndarray:
-    """TreeSHAP of every row, a batch of customers at a time: explaining a million customers
-    takes minutes, and the run log then says how far it is (the values do not depend on the
-    batch)."""
-    out = np.empty((len(x), len(propensity.features_) + 1))
+def raw_contributions(model: Any, x: pd.DataFrame) -> np.ndarray:
+    """TreeSHAP of every row on the model's raw scale, a batch of customers at a time:
+    explaining a million customers takes minutes, and the run log then says how far it is
+    (the values do not depend on the batch)."""
+    out = np.empty((len(x), len(model.features_) + 1))
     batches = [slice(i, i + EXPLAIN_BATCH_ROWS) for i in range(0, len(x), EXPLAIN_BATCH_ROWS)]
     for rows in progress(
         batches, "explanations", "batch", lambda r: f"from customer {r.start + 1:,} of {len(x):,}"
     ):
-        out[rows] = propensity.contributions(x.iloc[rows])
+        out[rows] = model.contributions(x.iloc[rows])
     return out
+
+
+def by_feature(scaled: np.ndarray, columns: list[str], index: pd.Index) -> pd.DataFrame:
+    """Rescaled contributions (base last) as one column per source feature."""
+    frame = pd.DataFrame(scaled[:, :-1], columns=columns, index=index, copy=False)
+    return group_columns(frame, one_hot_groups(columns))
+
+
+def log_amount(raw: np.ndarray) -> np.ndarray:
+    """log of the amount if won from the amount model's log1p score (the smearing factor, a
+    constant, belongs to the base)."""
+    return np.log(np.expm1(raw))
+
+
+def likelihood_scales(propensity: Any, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The win-probability model's TreeSHAP (base last) on the probability scale and on the
+    log-probability scale: the first adds up to p_win, the second to log p_win."""
+    raw = raw_contributions(propensity, features[propensity.features_])
+    probability = link_scale(raw, propensity.calibrate)
+    return probability, link_scale(raw, lambda m: np.log(propensity.calibrate(m)), out=raw)
+
+
+def value_parts(
+    propensity: Any, ltv: Any, features: pd.DataFrame, log_probability: np.ndarray
+) -> ValueParts:
+    """log EV split into the win-probability model's part (its TreeSHAP on log p_win) and
+    the amount's part: the hurdle's amount model rescaled from its log1p scale to log, or a
+    Tweedie model's log EV (its raw score: one model) less the likelihood part."""
+    size = raw_contributions(ltv, features[ltv.features_])
+    hurdle = isinstance(ltv, HurdleLTV)
+    if hurdle:
+        link_scale(size, log_amount, out=size)
+        size[:, -1] += np.log(ltv.smearing_)
+    likely = by_feature(log_probability, propensity.features_, features.index)
+    large = by_feature(size, ltv.features_, features.index)
+    columns = likely.columns.union(large.columns, sort=False)
+    likely, large = (f.reindex(columns=columns, fill_value=0.0) for f in (likely, large))
+    if hurdle:
+        return ValueParts(likely, large, log_probability[:, -1] + size[:, -1])
+    return ValueParts(likely, large - likely, size[:, -1])
 
 
 def _model_reasons(
@@ -145,18 +206,31 @@ def _model_reasons(
     params: ScoringParams,
     registry: Mapping[str, FeatureSpec],
 ) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """P(win), and reasons for the expected value: each feature's effect on it in money, said
+    with the part (likely to buy, or large) that drives it. The long table keeps each
+    feature's win-probability contribution beside its effect."""
     propensity = models["propensity"]
-    x = features[propensity.features_]
-    raw = raw_contributions(propensity, x)
-    scaled = probability_scale(raw, propensity.calibrate)
-    columns = pd.DataFrame(scaled[:, :-1], columns=propensity.features_, index=features.index)
-    contributions = group_columns(columns, one_hot_groups(propensity.features_))
-    p_win = scaled.sum(axis=1)
-    reasons = reason_codes(contributions, features, registry, params.n_reasons, params.n_risks)
-    long = top_contributions(
-        contributions, features, features["customer_id"], params.top_contributions
+    probability, log_probability = likelihood_scales(propensity, features)
+    parts = value_parts(propensity, models["ltv"], features, log_probability)
+    led, effects = parts.likelihood_led(), parts.money()
+    del parts, log_probability  # a million customers: free what the reasons do not read
+    contributions = by_feature(probability, propensity.features_, features.index).reindex(
+        columns=effects.columns, fill_value=0.0
     )
-    return p_win, reasons, long
+    reasons = reason_codes(
+        effects,
+        features,
+        registry,
+        params.n_reasons,
+        params.n_risks,
+        MONEY,
+        led,
+        params.policy.language,
+    )
+    long = top_contributions(
+        contributions, features, features["customer_id"], params.top_contributions, effects, led
+    )
+    return probability.sum(axis=1), reasons, long
 
 
 def _rules_reasons(
@@ -186,7 +260,14 @@ def _part_reasons(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reason sentences and the long table from contributions named by features."""
     values = features[list(contributions.columns)]
-    reasons = reason_codes(contributions, values, registry, params.n_reasons, params.n_risks)
+    reasons = reason_codes(
+        contributions,
+        values,
+        registry,
+        params.n_reasons,
+        params.n_risks,
+        language=params.policy.language,
+    )
     long = top_contributions(
         contributions, values, features["customer_id"], params.top_contributions
     )
@@ -267,6 +348,97 @@ def _expected_value(ltv: Any, features: pd.DataFrame, p_win: np.ndarray) -> np.n
     return ltv.predict(x)
 
 
+def value_constrained(ltv: Any) -> set[str]:
+    """The features the expected-value model never scores lower as they rise: for the hurdle,
+    both its win-probability and its amount model must be constrained on them."""
+    if isinstance(ltv, HurdleLTV):
+        return increasing_features(
+            ltv.propensity.booster_, ltv.propensity.features_
+        ) & increasing_features(ltv.amount_, ltv.features_)
+    return increasing_features(ltv.booster_, ltv.features_)
+
+
+def searchable(models: Mapping[str, Any], params: ScoringParams) -> dict[str, float]:
+    """The actionable features the next step may vary, each with its step: none for rules,
+    a baseline champion (no feature of theirs is a seller's action) or capacity tiers (cut
+    per owner, not on one value); of the others, only those the champion is monotone in, and
+    the log names any it is not."""
+    if "propensity" not in models or isinstance(models["propensity"], BaselineModel):
+        return {}
+    if params.policy.kind == "capacity":
+        logger.info("No next step: capacity tiers are cut per owner, not on one value")
+        return {}
+    constrained = value_constrained(models["ltv"])
+    skipped = [f for f in params.next_step.actionable if f not in constrained]
+    if skipped:
+        logger.warning(
+            "No next step through %s: the champion is not constrained to rise with them "
+            "(train.monotone_increasing), so an answer could be perverse",
+            skipped,
+        )
+    return {f: s for f, s in params.next_step.actionable.items() if f in constrained}
+
+
+def next_steps(
+    models: Mapping[str, Any],
+    features: pd.DataFrame,
+    value: np.ndarray,
+    tier: np.ndarray,
+    modelled: np.ndarray,
+    assigner: TierAssigner,
+    params: ScoringParams,
+) -> np.ndarray:
+    """Per customer, what would move a modelled B or C account to the tier above, by the
+    champion's own re-predicted expected value against the fitted cut point; "" for the
+    others (A has no tier above, D is on hold, cold starts carry a pooled estimate)."""
+    out = np.full(len(features), "", dtype=object)
+    actionable = searchable(models, params)
+    rows = np.flatnonzero(np.isin(tier, SEARCHED) & modelled)
+    if not actionable or not len(rows):
+        return out
+    up = np.array([TIERS[RANK[t] - 1] for t in tier[rows]], dtype=object)
+    target = np.array([assigner.cuts_[t] for t in up], dtype=float)
+    reaches = value[rows] > target
+    search = rows[~reaches]
+    ltv = models["ltv"]
+    steps, chosen = np.zeros(len(rows), dtype=int), np.full(len(rows), "", dtype=object)
+    steps[~reaches], chosen[~reaches] = steps_to_cross(
+        ltv.predict,
+        features.iloc[search][ltv.features_],
+        target[~reaches],
+        actionable,
+        params.next_step.max_steps,
+    )
+    found = NextStepParams(actionable, params.next_step.max_steps)
+    out[rows] = next_step_sentences(
+        tier[rows], up, reaches, steps, chosen, found, params.policy.language
+    )
+    return out
+
+
+def _pooled_cold_starts(
+    features: pd.DataFrame,
+    kind: pd.Series,
+    pool: pd.DataFrame,
+    p_win: np.ndarray,
+    expected_value: np.ndarray,
+    reasons: pd.DataFrame,
+    long: pd.DataFrame,
+    language: Language,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """Cold-start customers take the pooled estimate of similar accounts and a reason that
+    says so (in `language`); their contributions leave the long table (they explain a number
+    not shown)."""
+    cold = kind.notna().to_numpy()
+    pooled_p, pooled_value = pooled_estimate(features, kind, pool)
+    return (
+        np.where(cold, pooled_p, p_win),
+        np.where(cold, pooled_value, expected_value),
+        cold_start_reasons(reasons, kind, language),
+        long[~long["customer_id"].isin(features.loc[cold, "customer_id"])],
+    )
+
+
 def score_customers(
     features: pd.DataFrame,
     models: Mapping[str, Any],
@@ -275,9 +447,11 @@ def score_customers(
     history: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame, TierAssigner]:
     """One row per customer with tier, action, segment, reasons and tier change; the top
-    contributions in long format; and the fitted tier assigner."""
+    contributions in long format; and the fitted tier assigner. Customers with too little
+    history to model get the pooled estimate stored with the champion, where there is one."""
     features = features.reset_index(drop=True)
     rules_only = "propensity" not in models
+    unitless = rules_only and models.get(RULES_MAPPER) is None
     if rules_only:
         p_win, expected_value, tier_value = _rules_values(features, models, params)
         reasons, long = _rules_reasons(features, params, registry)
@@ -287,13 +461,29 @@ def score_customers(
     else:
         p_win, reasons, long = _model_reasons(models, features, params, registry)
         expected_value = tier_value = _expected_value(models["ltv"], features, p_win)
+    kind = cold_start_kind(features, params.horizon_days)
+    pool = models.get(POOL)
+    pooled = pool is not None and len(pool) > 0 and not unitless
+    if pooled:
+        p_win, expected_value, reasons, long = _pooled_cold_starts(
+            features, kind, pool, p_win, expected_value, reasons, long, params.policy.language
+        )
+        tier_value = expected_value
     expected_revenue = expected_value / np.clip(p_win, 1e-6, None)
     frame = tier_inputs(
         features, tier_value, params.horizon_days, latest_before(history, params.as_of)
     )
-    unitless = rules_only and models.get(RULES_MAPPER) is None
     assigner = TierAssigner(params.policy, "scorecard score" if unitless else "expected value")
     tiers = assigner.fit_assign(frame)
+    next_step = next_steps(
+        models,
+        features,
+        tier_value,
+        tiers["tier"].to_numpy(object),
+        ~(kind.notna().to_numpy() & pooled),
+        assigner,
+        params,
+    )
     segments = models.get("segments")
     segment = segments.name(segments.predict(features)) if segments is not None else None
     scores = pd.DataFrame(
@@ -306,8 +496,10 @@ def score_customers(
             **tiers,
             "segment": segment,
             **reasons,
+            "next_step": next_step,
             "previous_tier": frame["previous_tier"],
-            "cold_start": features[list(COLD_START_FEATURES)].eq(0).all(axis=1),
+            "cold_start": kind.notna(),
+            "no_purchases_yet": no_purchases_yet(features, kind),
             "owner": frame["owner"],
             "source": "rules" if rules_only else tier_source(models),
         }
@@ -316,7 +508,14 @@ def score_customers(
     return with_stable_types(scores[SCORE_COLUMNS]), long, assigner
 
 
-NUMERIC_COLUMNS = {"as_of", "p_win", "expected_revenue", "expected_value", "cold_start"}
+NUMERIC_COLUMNS = {
+    "as_of",
+    "p_win",
+    "expected_revenue",
+    "expected_value",
+    "cold_start",
+    "no_purchases_yet",
+}
 TEXT_COLUMNS = [c for c in SCORE_COLUMNS if c not in NUMERIC_COLUMNS]
 
 
@@ -329,6 +528,7 @@ def with_stable_types(scores: pd.DataFrame) -> pd.DataFrame:
             "expected_revenue": "float64",
             "expected_value": "float64",
             "cold_start": "bool",
+            "no_purchases_yet": "bool",
             "as_of": "datetime64[us]",
         }
     )
@@ -343,6 +543,7 @@ def run_summary(scores: pd.DataFrame, seconds: float) -> dict[str, Any]:
         **{f"tier_{t}": int(n) for t, n in per_tier.items()},
         **{f"moves_{k}": int(moves.get(k, 0)) for k in ("up", "down", "same", "new")},
         "cold_start": int(scores["cold_start"].sum()),
+        "no_purchases_yet": int(scores["no_purchases_yet"].sum()),
         "rules_only": bool((scores["source"] == "rules").all()),
         "duration_s": round(seconds, 2),
     }

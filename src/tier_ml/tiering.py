@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from tier_ml.language import Language, Text
 from tier_ml.models.baselines import last_period_revenue
 
 TIERS = ("A", "B", "C", "D")
@@ -36,7 +37,33 @@ ACTION_CODES = {
 }
 RANK = {t: i for i, t in enumerate(TIERS)}
 SILENCE_FEATURE = "days_since_last_touch"  # the feature the inactivity overlay reads
-MOVED = "moved it from"  # in the reason of a move by value alone (no overlay, no hysteresis)
+# in the reason of a move by value alone (no overlay, no hysteresis)
+MOVED = Text("moved it from", "使其从")
+MEASURES = {  # the value tiers are cut on, as a tier-change reason names it
+    "expected value": Text("expected value", "预期价值"),
+    "scorecard score": Text("scorecard score", "评分卡得分"),
+}
+CHANGE_REASONS = {  # why a customer's tier is what it is, beyond where its value falls
+    "unscored": Text("no score ({measure} missing)", "无评分（缺少{measure}）"),
+    "inactive": Text(
+        "inactivity downgrade to {tier}: no deal opened or closed, no activity and no new "
+        "customer record in the last {days} days",
+        "因不活跃降至 {tier}：最近 {days} 天没有新建或关闭商机、没有互动，也没有新建客户记录",
+    ),
+    "spend": Text(
+        "spend upgrade to {tier}: won revenue above {amount:,.0f} in the last period",
+        "因消费升至 {tier}：上一期成交收入超过 {amount:,.0f}",
+    ),
+    "kept": Text(
+        "kept {tier}: {measure} within the hysteresis band of the boundary",
+        "保持 {tier}：{measure}在分级边界的缓冲带内",
+    ),
+    "first": Text("first scoring", "首次评分"),
+    "moved": Text(
+        "{measure} {moved} {before} to {after}", "{measure}{moved} {before} 调至 {after}"
+    ),
+    "joined": Text("{first}; {second}", "{first}；{second}"),
+}
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +92,7 @@ class TierPolicy:
     )
     hysteresis: float = 0.10  # relative band around a value cut point
     overlays: Overlays = Overlays()
-    language: str = "en"
+    language: Language = "en"
 
     @classmethod
     def from_dict(cls, params: Mapping) -> TierPolicy:
@@ -231,6 +258,12 @@ class TierAssigner(BaseEstimator):
             near |= crossed & (np.abs(value - cut) <= band * max(abs(cut), 1e-9))
         return near
 
+    def _said(self, reason: str, **values: object) -> str:
+        """A tier-change reason in the policy's language, naming the value it cuts on."""
+        language = self.policy.language
+        measure = MEASURES.get(self.measure, Text(self.measure, self.measure)).said(language)
+        return CHANGE_REASONS[reason].said(language).format(measure=measure, **values)
+
     def _assign(self, frame: pd.DataFrame, tier: np.ndarray) -> pd.DataFrame:
         """Tier, action and the reason for any change, for each row of `frame`, from the
         policy's tiers `tier`.
@@ -242,7 +275,7 @@ class TierAssigner(BaseEstimator):
         value = frame["expected_value"].to_numpy(float)
         unscored = np.isnan(value)
         tier[unscored] = TIERS[-1]
-        notes = np.where(unscored, f"no score ({self.measure} missing)", "").astype(object)
+        notes = np.where(unscored, self._said("unscored"), "").astype(object)
         if unscored.any():
             logger.warning(
                 "%d of %d customers have no %s: tier %s",
@@ -258,20 +291,17 @@ class TierAssigner(BaseEstimator):
                 _ranks(tier) < RANK[overlays.inactivity_cap]
             )
             tier[capped] = overlays.inactivity_cap
-            notes[capped] = (
-                f"inactivity downgrade to {overlays.inactivity_cap}: no deal opened or closed, "
-                f"no activity and no new customer record in the last "
-                f"{overlays.inactivity_days} days"
+            notes[capped] = self._said(
+                "inactive", tier=overlays.inactivity_cap, days=overlays.inactivity_days
             )
         if overlays.spend_threshold is not None:
             spent = frame["last_period_revenue"].to_numpy(float) > overlays.spend_threshold
             lifted = spent & (_ranks(tier) > RANK[overlays.spend_floor])
             tier[lifted] = overlays.spend_floor
-            note = (
-                f"spend upgrade to {overlays.spend_floor}: won revenue above "
-                f"{overlays.spend_threshold:,.0f} in the last period"
-            )
-            notes[lifted] = [f"{n}; {note}" if n else note for n in notes[lifted]]
+            note = self._said("spend", tier=overlays.spend_floor, amount=overlays.spend_threshold)
+            notes[lifted] = [
+                self._said("joined", first=n, second=note) if n else note for n in notes[lifted]
+            ]
         previous = frame.get("previous_tier", pd.Series(None, index=frame.index)).to_numpy(object)
         kept = self._near_boundary(value, previous, tier) & (notes == "")
         tier[kept] = previous[kept]
@@ -290,22 +320,23 @@ class TierAssigner(BaseEstimator):
         out = []
         for t, p, note, hold in zip(tier, previous, notes, kept, strict=True):
             if hold:
-                out.append(f"kept {p}: {self.measure} within the hysteresis band of the boundary")
+                out.append(self._said("kept", tier=p))
             elif note:
                 out.append(note)
             elif not isinstance(p, str):
-                out.append("first scoring")
+                out.append(self._said("first"))
             elif p == t:
                 out.append("")
             else:
-                out.append(f"{self.measure} {MOVED} {p} to {t}")
+                moved = MOVED.said(self.policy.language)
+                out.append(self._said("moved", moved=moved, before=p, after=t))
         return out
 
 
 def moved_by_value(reason: object) -> bool:
     """The tier changed because the value crossed a boundary, and the reason says no more:
     the report then says what changed."""
-    return isinstance(reason, str) and MOVED in reason
+    return isinstance(reason, str) and any(words in reason for words in MOVED)
 
 
 def _change(previous: object, tier: str) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from kedro.io import DataCatalog, MemoryDataset
@@ -19,10 +20,11 @@ from kedro_mlflow.io.artifacts import MlflowArtifactDataset
 from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 from mlflow.tracking import MlflowClient
 
-from tests.pipelines.conftest import small_parameters
+from tests.pipelines.conftest import KINDS, small_parameters
 from tests.pipelines.test_score import _catalog
+from tier_ml.cold_start import REASONS
 from tier_ml.drift import SCORE_FEATURES, drift_overview
-from tier_ml.io.registry import REFERENCE_ARTIFACT
+from tier_ml.io.registry import POOL, POOL_ARTIFACT, REFERENCE_ARTIFACT, RegisteredModelsDataset
 from tier_ml.io.scores import CURRENT, partition_name
 from tier_ml.model_card import model_card
 from tier_ml.pipelines.features import create_pipeline as features_pipeline
@@ -62,6 +64,7 @@ def trained(tmp_path_factory) -> Iterator[Trained]:
         params = small_parameters(n_customers=600)
         catalog = _catalog(params, folder)
         catalog["drift_reference"] = _artifact(folder, REFERENCE_ARTIFACT, "pandas.ParquetDataset")
+        catalog["cold_start_pool"] = _artifact(folder, POOL_ARTIFACT, "pandas.ParquetDataset")
         catalog["model_card"] = _artifact(folder, "model_card.json", "json.JSONDataset")
         catalog["model_card_markdown"] = _artifact(folder, "model_card.md", "text.TextDataset")
         with mlflow.start_run() as run:
@@ -84,7 +87,12 @@ def _score(trained: Trained, as_of: str) -> str:
 
 def test_the_training_logs_its_population_and_its_card_beside_the_models(trained):
     logged = {a.path for a in MlflowClient().list_artifacts(trained.run_id)}
-    assert {REFERENCE_ARTIFACT, "model_card.json", "model_card.md"} <= logged
+    assert {REFERENCE_ARTIFACT, POOL_ARTIFACT, "model_card.json", "model_card.md"} <= logged
+    pool = RegisteredModelsDataset(KINDS).load()[POOL]  # comes with the champion
+    pd.testing.assert_frame_equal(pool, trained.catalog["cold_start_pool"].load())
+    # empty where it did not predict the cold starts better than the champion (the log says)
+    assert list(pool.columns[-3:]) == ["rows", "won", "revenue"]
+    assert set(pool["kind"]) <= set(REASONS)
     models = trained.catalog["trained_models"].load()
     reference = trained.catalog["drift_reference"].load()
     assert reference["feature"].unique().tolist() == [*models.features, *SCORE_FEATURES]
@@ -149,8 +157,21 @@ def test_a_shift_planted_in_the_second_run_raises_the_drift_alert(trained):
     )
     assert len([k for k in metrics if k.startswith("drift.psi.")]) == len(second)
 
-    # the report opens with the alert and ends with the model card
+    # customers with too little history took the pool stored with the champion where it
+    # earned its place, else the champion's own estimate and reasons
     scores = trained.catalog["score_store"].load()
+    latest = scores[scores["as_of"] == pd.Timestamp(LATER)].reset_index(drop=True)
+    assert latest["cold_start"].any() and latest["no_purchases_yet"].any()
+    pooled = latest["reason_1"].isin([r.en for r in REASONS.values()])
+    if len(RegisteredModelsDataset(KINDS).load()[POOL]):
+        assert pooled.equals(latest["cold_start"])
+        cold = latest[latest["cold_start"]]
+        pooled_values = set(np.round(cold["expected_value"], 6))
+        assert len(pooled_values) < len(cold)  # one estimate per kind and group, shared
+    else:
+        assert not pooled.any()
+
+    # the report opens with the alert and ends with the model card
     content = build_content(
         scores, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {}, "en", 5, 5, None, {}
     )

@@ -26,7 +26,7 @@ def _call(node: Callable, features: dict, train: dict) -> None:
     ("section", "change", "expected"),
     [
         ("features", {"rfm_windows": [90, 180, 730]}, "add 365 to features.rfm_windows"),
-        ("features", {"activity_windows": [30, 90]}, "add 365 to features.activity_windows"),
+        ("features", {"activity_windows": [30, 365]}, "add 90 to features.activity_windows"),
         ("train", {"exclude_features": ["won_count_365d"]}, "train.exclude_features removes"),
     ],
 )

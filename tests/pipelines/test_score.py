@@ -73,6 +73,11 @@ def test_score_twice_shows_tier_changes_with_reasons(tracking, tmp_path):
     assert len(moved) > 0 and moved["tier_change_reason"].str.len().gt(0).all()
     assert latest["reason_1"].notna().mean() > 0.5
     assert latest["p_win"].between(0, 1).all()
+    # a next step for modelled B and C accounts only
+    assert latest.loc[~latest["tier"].isin(["B", "C"]), "next_step"].eq("").all()
+    if latest["source"].iloc[0] in ("model", "stacked"):
+        searched = latest["tier"].isin(["B", "C"]) & ~latest["cold_start"]
+        assert latest.loc[searched, "next_step"].str.len().gt(0).all()
     # the partition and the DuckDB file agree
     con = duckdb.connect(str(tmp_path / "tier_ml.duckdb"), read_only=True)
     counts = con.execute(
@@ -92,6 +97,7 @@ def test_scoring_without_a_champion_uses_the_scorecard(tracking, tmp_path):
     assert scores["p_win"].isna().all() and (scores["source"] == "rules").all()
     assert scores["tier"].value_counts().index.tolist()[0] in "ABCD"
     assert scores["reason_1"].notna().any()
+    assert scores["next_step"].eq("").all()
 
 
 @pytest.mark.slow

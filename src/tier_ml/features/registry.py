@@ -4,12 +4,20 @@ Templates take the customer's own `value`; `when_missing` is said when the value
 (e.g. "no won deal yet" rather than "nan days since the last won deal"), and `one` and `zero`
 when a count rounds to 1 or 0 ("1 open deal", "contacted today": never "1 open deals" or
 "no contact for 0 days").
+
+Each label and sentence is written in every report language, English and Chinese side by
+side (`Text`), and a registry is built in one of them: the scores store their reasons in the
+language of the run (the `language` parameter).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
+
+from tier_ml.language import Language, Text
 
 Kind = Literal["numeric", "categorical"]
 
@@ -37,21 +45,45 @@ class FeatureSpec:
         return special or self.template.format(value=number, label=self.label)
 
 
+def _spec(language: Language) -> Callable[..., FeatureSpec]:
+    """FeatureSpec in `language`: a missing value reads "<label> unknown" in it unless the
+    feature says what its absence means."""
+    return partial(FeatureSpec, when_missing=Text("{label} unknown", "{label}未知").said(language))
+
+
 def _counted(
-    phrase: str, singular: str, plural: str, zero: str | None = None
+    language: Language,
+    phrase: Text,
+    singular: str,
+    plural: str,
+    zero: Text | None = None,
 ) -> dict[str, str | None]:
     """The template, and its singular and zero sentences, of a phrase whose `{n}` is a whole
-    count and its noun: _counted("no contact for {n}", "day", "days", zero="contacted today")."""
+    count: in English with its noun, singular or plural (_counted(language, Text("no contact
+    for {n}", "已 {n} 天未联系"), "day", "days", zero=...)); Chinese has no plural, so its
+    phrase carries its own measure word and `{n}` is the bare number."""
+    if language == "zh":
+        return {
+            "template": phrase.zh.format(n="{value:.0f}"),
+            "one": None,
+            "zero": zero and zero.zh,
+        }
     return {
-        "template": phrase.format(n=f"{{value:.0f}} {plural}"),
-        "one": phrase.format(n=f"1 {singular}"),
-        "zero": zero,
+        "template": phrase.en.format(n=f"{{value:.0f}} {plural}"),
+        "one": phrase.en.format(n=f"1 {singular}"),
+        "zero": zero and zero.en,
     }
 
 
-def _ago(subject: str) -> dict[str, str | None]:
+def _ago(language: Language, subject: Text) -> dict[str, str | None]:
     """'last won deal 12 days ago', '... 1 day ago', '... today'."""
-    return _counted(f"{subject} {{n}} ago", "day", "days", zero=f"{subject} today")
+    return _counted(
+        language,
+        Text(f"{subject.en} {{n}} ago", f"{subject.zh}在 {{n}} 天前"),
+        "day",
+        "days",
+        zero=Text(f"{subject.en} today", f"{subject.zh}就在今天"),
+    )
 
 
 def _plural(noun: str) -> str:
@@ -59,262 +91,412 @@ def _plural(noun: str) -> str:
 
 
 ACTIVITY_NOUNS = {
-    "web_visit": "web visit",
-    "download": "download",
-    "meeting": "meeting",
-    "call": "call",
-    "email": "email",
-    "event": "event",
+    "web_visit": Text("web visit", "网站访问"),
+    "download": Text("download", "下载"),
+    "meeting": Text("meeting", "会议"),
+    "call": Text("call", "电话"),
+    "email": Text("email", "邮件"),
+    "event": Text("event", "活动"),
+}
+# the customer attributes of the default configuration; any other is said by its column name
+ATTRIBUTE_NAMES = {
+    "industry": Text("industry", "行业"),
+    "region": Text("region", "地区"),
+    "employees": Text("employees", "员工人数"),
+    "annual_revenue": Text("annual revenue", "年收入"),
 }
 
 
-def activity_noun(activity_type: str) -> str:
+def _named(names: dict[str, Text], code: str) -> Text:
+    """A code's words, or the code itself with spaces (in every language) where none are
+    written."""
+    plain = code.replace("_", " ")
+    return names.get(code, Text(plain, plain))
+
+
+def activity_noun(activity_type: str) -> Text:
     """The word a sales director uses for an activity type."""
-    return ACTIVITY_NOUNS.get(activity_type, activity_type.replace("_", " "))
+    return _named(ACTIVITY_NOUNS, activity_type)
 
 
-def rfm_specs(windows: tuple[int, ...]) -> list[FeatureSpec]:
+def rfm_specs(windows: tuple[int, ...], language: Language = "en") -> list[FeatureSpec]:
     """Recency, frequency and monetary value of won deals, over each window and in total."""
+    spec = _spec(language)
     specs = [
-        FeatureSpec(
+        spec(
             "days_since_last_won",
-            "days since the last won deal",
-            **_ago("last won deal"),
-            when_missing="no won deal yet",
+            Text("days since the last won deal", "距上次成交的天数").said(language),
+            **_ago(language, Text("last won deal", "上次成交")),
+            when_missing=Text("no won deal yet", "尚无成交").said(language),
         ),
-        FeatureSpec(
+        spec(
             "won_count_total",
-            "won deals (all time)",
-            **_counted("{n} in total", "won deal", "won deals"),
+            Text("won deals (all time)", "成交商机数（累计）").said(language),
+            **_counted(language, Text("{n} in total", "累计成交 {n} 单"), "won deal", "won deals"),
         ),
-        FeatureSpec("won_revenue_total", "won revenue (all time)", "{value:,.0f} won in total"),
-        FeatureSpec(
+        spec(
+            "won_revenue_total",
+            Text("won revenue (all time)", "成交收入（累计）").said(language),
+            Text("{value:,.0f} won in total", "累计成交 {value:,.0f}").said(language),
+        ),
+        spec(
             "avg_won_amount",
-            "average won deal",
-            "average won deal of {value:,.0f}",
-            when_missing="no won deal yet",
+            Text("average won deal", "平均成交金额").said(language),
+            Text("average won deal of {value:,.0f}", "平均成交金额 {value:,.0f}").said(language),
+            when_missing=Text("no won deal yet", "尚无成交").said(language),
         ),
     ]
     for w in windows:
         specs += [
-            FeatureSpec(
+            spec(
                 f"won_count_{w}d",
-                f"won deals, last {w} days",
-                **_counted(f"{{n}} won in the last {w} days", "deal", "deals"),
+                Text(f"won deals, last {w} days", f"成交商机数，最近 {w} 天").said(language),
+                **_counted(
+                    language,
+                    Text(f"{{n}} won in the last {w} days", f"最近 {w} 天成交 {{n}} 单"),
+                    "deal",
+                    "deals",
+                ),
             ),
-            FeatureSpec(
+            spec(
                 f"won_revenue_{w}d",
-                f"won revenue, last {w} days",
-                f"{{value:,.0f}} won in the last {w} days",
+                Text(f"won revenue, last {w} days", f"成交收入，最近 {w} 天").said(language),
+                Text(
+                    f"{{value:,.0f}} won in the last {w} days", f"最近 {w} 天成交 {{value:,.0f}}"
+                ).said(language),
             ),
         ]
     return specs
 
 
-def rhythm_specs(half_life: int) -> list[FeatureSpec]:
+def rhythm_specs(half_life: int, language: Language = "en") -> list[FeatureSpec]:
     """Purchase rhythm (Fader-Hardie style signals for purchase-only data): gaps between
     purchases, recency against the customer's own gap, decayed counts and spend, trend,
     active months and the age of the first purchase."""
+    spec = _spec(language)
     return [
-        FeatureSpec(
+        spec(
             "purchase_gap_mean_days",
-            "usual gap between purchases",
-            "buys every {value:.0f} days on average",
-            one="buys every day on average",
-            zero="buys more than once a day",
-            when_missing="fewer than two purchases",
+            Text("usual gap between purchases", "平均购买间隔").said(language),
+            Text("buys every {value:.0f} days on average", "平均每 {value:.0f} 天购买一次").said(
+                language
+            ),
+            one=Text("buys every day on average", "平均每天购买一次").said(language),
+            zero=Text("buys more than once a day", "平均每天购买多次").said(language),
+            when_missing=Text("fewer than two purchases", "购买少于两次").said(language),
         ),
-        FeatureSpec(
+        spec(
             "purchase_gap_cv",
-            "regularity of purchases (spread of gaps / mean gap)",
-            "purchase gaps vary by {value:.0%} of the usual gap",
-            when_missing="too few purchases to judge regularity",
+            Text(
+                "regularity of purchases (spread of gaps / mean gap)",
+                "购买规律性（间隔标准差 / 平均间隔）",
+            ).said(language),
+            Text(
+                "purchase gaps vary by {value:.0%} of the usual gap",
+                "购买间隔的波动为平均间隔的 {value:.0%}",
+            ).said(language),
+            when_missing=Text(
+                "too few purchases to judge regularity", "购买次数太少，无法判断规律性"
+            ).said(language),
         ),
-        FeatureSpec(
+        spec(
             "recency_gap_ratio",
-            "days since the last purchase, in usual gaps",
-            "last purchase {value:.1f} usual gaps ago",
-            when_missing="no usual gap yet",
+            Text(
+                "days since the last purchase, in usual gaps", "距上次购买的时间（以平均间隔计）"
+            ).said(language),
+            Text(
+                "last purchase {value:.1f} usual gaps ago", "上次购买在 {value:.1f} 个平均间隔之前"
+            ).said(language),
+            when_missing=Text("no usual gap yet", "尚无平均间隔").said(language),
         ),
-        FeatureSpec(
+        spec(
             "purchases_decayed",
-            f"purchases, weighted by recency (half-life {half_life} days)",
-            "{value:.1f} recent-weighted purchases",
+            Text(
+                f"purchases, weighted by recency (half-life {half_life} days)",
+                f"按时间加权的购买次数（半衰期 {half_life} 天）",
+            ).said(language),
+            Text("{value:.1f} recent-weighted purchases", "近期加权购买 {value:.1f} 次").said(
+                language
+            ),
         ),
-        FeatureSpec(
+        spec(
             "spend_decayed",
-            f"spend, weighted by recency (half-life {half_life} days)",
-            "{value:,.0f} recent-weighted spend",
+            Text(
+                f"spend, weighted by recency (half-life {half_life} days)",
+                f"按时间加权的消费额（半衰期 {half_life} 天）",
+            ).said(language),
+            Text("{value:,.0f} recent-weighted spend", "近期加权消费 {value:,.0f}").said(language),
         ),
-        FeatureSpec(
+        spec(
             "spend_trend",
-            f"spend trend (last {half_life} days against the {half_life} before)",
-            "spend trend {value:+.0%}",
-            when_missing="no spend in the last two periods",
+            Text(
+                f"spend trend (last {half_life} days against the {half_life} before)",
+                f"消费趋势（最近 {half_life} 天对比之前 {half_life} 天）",
+            ).said(language),
+            Text("spend trend {value:+.0%}", "消费趋势 {value:+.0%}").said(language),
+            when_missing=Text("no spend in the last two periods", "最近两期均无消费").said(
+                language
+            ),
         ),
-        FeatureSpec(
+        spec(
             "active_months_365d",
-            "months with a purchase, last 365 days",
-            "bought in {value:.0f} of the last 12 months",
-            zero="no purchase in the last 12 months",
+            Text("months with a purchase, last 365 days", "最近 365 天内有购买的月数").said(
+                language
+            ),
+            Text(
+                "bought in {value:.0f} of the last 12 months",
+                "最近 12 个月中有 {value:.0f} 个月购买",
+            ).said(language),
+            zero=Text("no purchase in the last 12 months", "最近 12 个月没有购买").said(language),
         ),
-        FeatureSpec(
+        spec(
             "first_purchase_age_days",
-            "days since the first purchase",
-            **_ago("first purchase"),
-            when_missing="no purchase yet",
+            Text("days since the first purchase", "距首次购买的天数").said(language),
+            **_ago(language, Text("first purchase", "首次购买")),
+            when_missing=Text("no purchase yet", "尚无购买").said(language),
         ),
     ]
 
 
-def history_specs() -> list[FeatureSpec]:
+def history_specs(language: Language = "en") -> list[FeatureSpec]:
     """Win/loss history and the pipeline open at the cutoff."""
+    spec = _spec(language)
+    no_open_deal = Text("no open deal", "没有在谈商机").said(language)
     return [
-        FeatureSpec(
+        spec(
             "lost_count_total",
-            "lost deals (all time)",
-            **_counted("{n} in total", "lost deal", "lost deals"),
-        ),
-        FeatureSpec(
-            "lost_count_365d",
-            "lost deals, last 365 days",
-            **_counted("{n} lost in the last 365 days", "deal", "deals"),
-        ),
-        FeatureSpec(
-            "win_rate",
-            "win rate of closed deals",
-            "wins {value:.0%} of closed deals",
-            when_missing="no closed deal yet",
-        ),
-        FeatureSpec("open_deal_count", "open deals", **_counted("{n}", "open deal", "open deals")),
-        FeatureSpec("open_deal_amount", "open pipeline amount", "{value:,.0f} in open deals"),
-        FeatureSpec(
-            "open_deal_overdue_count",
-            "open deals past their expected close date",
+            Text("lost deals (all time)", "丢单数（累计）").said(language),
             **_counted(
-                "{n}",
+                language, Text("{n} in total", "累计丢单 {n} 单"), "lost deal", "lost deals"
+            ),
+        ),
+        spec(
+            "lost_count_365d",
+            Text("lost deals, last 365 days", "丢单数，最近 365 天").said(language),
+            **_counted(
+                language,
+                Text("{n} lost in the last 365 days", "最近 365 天丢单 {n} 单"),
+                "deal",
+                "deals",
+            ),
+        ),
+        spec(
+            "win_rate",
+            Text("win rate of closed deals", "已结商机的赢单率").said(language),
+            Text("wins {value:.0%} of closed deals", "已结商机赢单率 {value:.0%}").said(language),
+            when_missing=Text("no closed deal yet", "尚无已结商机").said(language),
+        ),
+        spec(
+            "open_deal_count",
+            Text("open deals", "在谈商机数").said(language),
+            **_counted(language, Text("{n}", "{n} 个在谈商机"), "open deal", "open deals"),
+        ),
+        spec(
+            "open_deal_amount",
+            Text("open pipeline amount", "在谈商机金额").said(language),
+            Text("{value:,.0f} in open deals", "在谈商机金额 {value:,.0f}").said(language),
+        ),
+        spec(
+            "open_deal_overdue_count",
+            Text("open deals past their expected close date", "超过预计成交日期的在谈商机数").said(
+                language
+            ),
+            **_counted(
+                language,
+                Text("{n}", "{n} 个在谈商机已超过预计成交日期"),
                 "open deal past its expected close date",
                 "open deals past their expected close date",
             ),
         ),
-        FeatureSpec(
+        spec(
             "open_deal_age_mean_days",
-            "average age of open deals",
+            Text("average age of open deals", "在谈商机的平均天数").said(language),
             **_counted(
-                "open deals are {n} old on average",
+                language,
+                Text("open deals are {n} old on average", "在谈商机平均已开 {n} 天"),
                 "day",
                 "days",
-                zero="open deals opened today",
+                zero=Text("open deals opened today", "在谈商机均为今天新建"),
             ),
-            when_missing="no open deal",
+            when_missing=no_open_deal,
         ),
-        FeatureSpec(
+        spec(
             "open_deal_age_max_days",
-            "age of the oldest open deal",
+            Text("age of the oldest open deal", "最早在谈商机的天数").said(language),
             **_counted(
-                "oldest open deal is {n} old", "day", "days", zero="oldest open deal opened today"
+                language,
+                Text("oldest open deal is {n} old", "最早的在谈商机已开 {n} 天"),
+                "day",
+                "days",
+                zero=Text("oldest open deal opened today", "最早的在谈商机为今天新建"),
             ),
-            when_missing="no open deal",
+            when_missing=no_open_deal,
         ),
     ]
 
 
 def engagement_specs(
-    activity_types: tuple[str, ...], windows: tuple[int, ...]
+    activity_types: tuple[str, ...], windows: tuple[int, ...], language: Language = "en"
 ) -> list[FeatureSpec]:
     """Activity counts by type and window, totals, trend and silence."""
+    spec = _spec(language)
     specs = []
     for t in activity_types:
         noun = activity_noun(t)
         for w in windows:
             specs.append(
-                FeatureSpec(
+                spec(
                     f"act_{t}_{w}d",
-                    f"{_plural(noun)}, last {w} days",
-                    **_counted(f"{{n}} in the last {w} days", noun, _plural(noun)),
+                    Text(f"{_plural(noun.en)}, last {w} days", f"{noun.zh}次数，最近 {w} 天").said(
+                        language
+                    ),
+                    **_counted(
+                        language,
+                        Text(f"{{n}} in the last {w} days", f"最近 {w} 天{noun.zh} {{n}} 次"),
+                        noun.en,
+                        _plural(noun.en),
+                    ),
                 )
             )
     for w in windows:
         specs.append(
-            FeatureSpec(
+            spec(
                 f"act_total_{w}d",
-                f"activities, last {w} days",
-                **_counted(f"{{n}} in the last {w} days", "activity", "activities"),
+                Text(f"activities, last {w} days", f"互动次数，最近 {w} 天").said(language),
+                **_counted(
+                    language,
+                    Text(f"{{n}} in the last {w} days", f"最近 {w} 天互动 {{n}} 次"),
+                    "activity",
+                    "activities",
+                ),
             )
         )
     specs += [
-        FeatureSpec(
+        spec(
             "activity_trend",
-            "activity trend (last 30 days vs. monthly average)",
-            "{value:+.1f} activities this month against the quarter's monthly average",
+            Text(
+                "activity trend (last 30 days vs. monthly average)",
+                "互动趋势（最近 30 天对比月均）",
+            ).said(language),
+            Text(
+                "{value:+.1f} activities this month against the quarter's monthly average",
+                "本月互动比本季度月均 {value:+.1f} 次",
+            ).said(language),
         ),
-        FeatureSpec(
+        spec(
             "days_since_last_activity",
-            "days since the last activity",
-            **_counted("no contact for {n}", "day", "days", zero="contacted today"),
-            when_missing="never contacted",
+            Text("days since the last activity", "距上次互动的天数").said(language),
+            **_counted(
+                language,
+                Text("no contact for {n}", "已 {n} 天未联系"),
+                "day",
+                "days",
+                zero=Text("contacted today", "今天有联系"),
+            ),
+            when_missing=Text("never contacted", "从未联系").said(language),
         ),
-        FeatureSpec(
+        spec(
             "days_since_last_touch",
-            "days since the last touch (deal opened or closed, activity, customer added)",
-            **_ago("last deal, activity or sign-up"),
-            when_missing="no deal, activity or sign-up date on record",
+            Text(
+                "days since the last touch (deal opened or closed, activity, customer added)",
+                "距上次接触的天数（商机新建或关闭、互动、客户建档）",
+            ).said(language),
+            **_ago(language, Text("last deal, activity or sign-up", "上次商机、互动或建档")),
+            when_missing=Text(
+                "no deal, activity or sign-up date on record", "没有商机、互动或建档日期记录"
+            ).said(language),
         ),
     ]
     return specs
 
 
-def profile_specs(categorical: tuple[str, ...], numeric: tuple[str, ...]) -> list[FeatureSpec]:
+def profile_specs(
+    categorical: tuple[str, ...], numeric: tuple[str, ...], language: Language = "en"
+) -> list[FeatureSpec]:
     """Tenure and firmographics (the customer's static fit)."""
+    spec = _spec(language)
     specs = [
-        FeatureSpec(
+        spec(
             "tenure_days",
-            "customer tenure",
-            **_counted("customer for {n}", "day", "days", zero="customer since today"),
-            when_missing="tenure unknown",
+            Text("customer tenure", "成为客户的天数").said(language),
+            **_counted(
+                language,
+                Text("customer for {n}", "已成为客户 {n} 天"),
+                "day",
+                "days",
+                zero=Text("customer since today", "今天成为客户"),
+            ),
+            when_missing=Text("tenure unknown", "客户年限未知").said(language),
         )
     ]
-    specs += [
-        FeatureSpec(
-            c, c.replace("_", " "), f"{c.replace('_', ' ')} is {{value}}", kind="categorical"
+    for c in categorical:
+        name = _named(ATTRIBUTE_NAMES, c)
+        specs.append(
+            spec(
+                c,
+                name.said(language),
+                Text(f"{name.en} is {{value}}", f"{name.zh}为 {{value}}").said(language),
+                kind="categorical",
+            )
         )
-        for c in categorical
-    ]
-    specs += [
-        FeatureSpec(c, c.replace("_", " "), f"{c.replace('_', ' ')} of {{value:,.0f}}")
-        for c in numeric
-    ]
+    for c in numeric:
+        name = _named(ATTRIBUTE_NAMES, c)
+        specs.append(
+            spec(
+                c,
+                name.said(language),
+                Text(f"{name.en} of {{value:,.0f}}", f"{name.zh} {{value:,.0f}}").said(language),
+            )
+        )
     return specs
 
 
-def model_output_specs() -> list[FeatureSpec]:
+def model_output_specs(language: Language = "en") -> list[FeatureSpec]:
     """Features that are other models' outputs: open-deal scoring and BG/NBD."""
+    spec = _spec(language)
     return [
-        FeatureSpec(
+        spec(
             "expected_pipeline_value",
-            "expected value of open deals",
-            "open deals worth {value:,.0f} after their win chances",
-            when_missing="open deals not yet scorable",
+            Text("expected value of open deals", "在谈商机的预期价值").said(language),
+            Text(
+                "open deals worth {value:,.0f} after their win chances",
+                "按成交概率折算后在谈商机价值 {value:,.0f}",
+            ).said(language),
+            when_missing=Text("open deals not yet scorable", "在谈商机尚无法评分").said(language),
         ),
-        FeatureSpec(
+        spec(
             "bgnbd_expected_purchases",
-            "expected purchases (BG/NBD)",
-            "{value:.1f} purchases expected by the purchase-pattern model",
+            Text("expected purchases (BG/NBD)", "预期购买次数（BG/NBD）").said(language),
+            Text(
+                "{value:.1f} purchases expected by the purchase-pattern model",
+                "购买模式模型预期购买 {value:.1f} 次",
+            ).said(language),
         ),
-        FeatureSpec(
+        spec(
             "bgnbd_p_alive",
-            "chance the customer is still active (BG/NBD)",
-            "{value:.0%} chance the customer is still active",
+            Text("chance the customer is still active (BG/NBD)", "客户仍活跃的概率（BG/NBD）").said(
+                language
+            ),
+            Text(
+                "{value:.0%} chance the customer is still active", "客户仍活跃的概率为 {value:.0%}"
+            ).said(language),
         ),
-        FeatureSpec(
+        spec(
             "bgnbd_p_buy",
-            "chance of a purchase (BG/NBD)",
-            "{value:.0%} chance of a purchase by its buying rhythm",
+            Text("chance of a purchase (BG/NBD)", "购买概率（BG/NBD）").said(language),
+            Text(
+                "{value:.0%} chance of a purchase by its buying rhythm",
+                "按购买节奏，购买概率为 {value:.0%}",
+            ).said(language),
         ),
-        FeatureSpec(
+        spec(
             "bgnbd_expected_revenue",
-            "expected revenue (BG/NBD + Gamma-Gamma)",
-            "{value:,.0f} expected from its buying rhythm",
+            Text(
+                "expected revenue (BG/NBD + Gamma-Gamma)", "预期收入（BG/NBD + Gamma-Gamma）"
+            ).said(language),
+            Text(
+                "{value:,.0f} expected from its buying rhythm", "按购买节奏预期收入 {value:,.0f}"
+            ).said(language),
         ),
     ]
 
@@ -335,19 +517,20 @@ class FeatureConfig:
     engine: str = "duckdb"  # where the feature SQL runs: duckdb | spark
 
 
-def feature_registry(config: FeatureConfig) -> dict[str, FeatureSpec]:
-    """All features for a configuration, in output column order."""
+def feature_registry(config: FeatureConfig, language: Language = "en") -> dict[str, FeatureSpec]:
+    """All features for a configuration, in output column order, said in `language`."""
     specs = (
-        rfm_specs(config.rfm_windows)
-        + rhythm_specs(config.decay_half_life_days)
-        + history_specs()
-        + engagement_specs(config.activity_types, config.activity_windows)
-        + profile_specs(config.categorical_attributes, config.numeric_attributes)
+        rfm_specs(config.rfm_windows, language)
+        + rhythm_specs(config.decay_half_life_days, language)
+        + history_specs(language)
+        + engagement_specs(config.activity_types, config.activity_windows, language)
+        + profile_specs(config.categorical_attributes, config.numeric_attributes, language)
     )
     return {s.name: s for s in specs}
 
 
-def reason_registry(config: FeatureConfig) -> dict[str, FeatureSpec]:
-    """The features and the model-output features: every column a model may be given."""
-    specs = list(feature_registry(config).values()) + model_output_specs()
+def reason_registry(config: FeatureConfig, language: Language = "en") -> dict[str, FeatureSpec]:
+    """The features and the model-output features: every column a model may be given, said
+    in `language`."""
+    specs = list(feature_registry(config, language).values()) + model_output_specs(language)
     return {s.name: s for s in specs}

@@ -7,7 +7,9 @@ gets the alias `candidate`, and the very first version also `champion` (all or n
 returns the models under an alias (default `champion`) or pinned versions; a model never
 registered is simply absent. With the propensity model come its version's tags and the
 distribution of its training population (`drift_reference.parquet`, logged in the run that
-registered it), which scoring measures drift against. `AliasVersionsDataset` reads only the
+registered it), which scoring measures drift against, and the pooled estimate for customers
+with too little history to model (`cold_start_pool.parquet`, see `tier_ml.cold_start`).
+`AliasVersionsDataset` reads only the
 version numbers: a node that takes it, transcoded with a registering output, runs after the
 registration.
 """
@@ -48,6 +50,8 @@ CANDIDATE, CHAMPION = "candidate", "champion"
 TAGS = "tags"  # key of the propensity version's tags (trained_through, method) in a load
 REFERENCE = "reference"  # key of the propensity version's training distribution in a load
 REFERENCE_ARTIFACT = "drift_reference.parquet"  # the catalog's `drift_reference` file name
+POOL = "cold_start_pool"  # key of the propensity version's cold-start pool in a load
+POOL_ARTIFACT = "cold_start_pool.parquet"  # the catalog's `cold_start_pool` file name
 
 
 class FittedModel(mlflow.pyfunc.PythonModel):
@@ -195,23 +199,25 @@ def registered_tags(
     return {} if found is None else dict(found.tags)
 
 
-def training_reference(
+def training_table(
     kind: str,
+    artifact: str,
     alias: str = CHAMPION,
     version: int | None = None,
     namespace: str = DEFAULT_NAMESPACE,
 ) -> pd.DataFrame:
-    """The distribution of the population that version was trained on, from the run that
-    registered it: drift is measured against the model that scores, even a pinned one. Empty
-    for a version trained before drift monitoring."""
+    """A table logged in the run that registered the version `load_registered` would return
+    (its training population, its cold-start pool): what scores with a model comes from that
+    model's own training, even for a pinned version. Empty for a version trained before the
+    table was logged."""
     found = registered_version(kind, alias, version, namespace)
     if found is None or not found.run_id:
         return pd.DataFrame()
     logged = {a.path for a in MlflowClient().list_artifacts(found.run_id)}
-    if REFERENCE_ARTIFACT not in logged:
+    if artifact not in logged:
         return pd.DataFrame()
     return pd.read_parquet(
-        mlflow.artifacts.download_artifacts(run_id=found.run_id, artifact_path=REFERENCE_ARTIFACT)
+        mlflow.artifacts.download_artifacts(run_id=found.run_id, artifact_path=artifact)
     )
 
 
@@ -241,7 +247,8 @@ class RegisteredModelsDataset(AbstractDataset[list[ModelToLog], dict[str, Any]])
         if "propensity" in models:
             pinned = self._alias, self._versions.get("propensity"), self._namespace
             models[TAGS] = registered_tags("propensity", *pinned)
-            models[REFERENCE] = training_reference("propensity", *pinned)
+            models[REFERENCE] = training_table("propensity", REFERENCE_ARTIFACT, *pinned)
+            models[POOL] = training_table("propensity", POOL_ARTIFACT, *pinned)
         return models
 
     def save(self, data: list[ModelToLog]) -> None:

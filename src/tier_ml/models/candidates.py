@@ -30,7 +30,8 @@ from tier_ml.models.baselines import (
 )
 from tier_ml.models.ltv import HurdleLTV, TweedieLTV
 from tier_ml.models.matrix import model_columns
-from tier_ml.models.propensity import PropensityModel
+from tier_ml.models.propensity import PropensityModel, with_monotone
+from tier_ml.models.sampling import SamplingParams, training_sample
 
 BASELINES = ("rfm", "scorecard", "last_period_revenue", "bgnbd")
 MODELS = ("model", "stacked")
@@ -173,6 +174,8 @@ class CandidateParams:
     tweedie_variance_power: float
     scorecard: Mapping[str, Any]
     exclude_features: tuple[str, ...] = ()
+    sampling: SamplingParams = SamplingParams()
+    monotone_increasing: tuple[str, ...] = ()
 
 
 def model_features(rows: pd.DataFrame, method: str, exclude: tuple[str, ...]) -> list[str]:
@@ -184,20 +187,28 @@ def model_features(rows: pd.DataFrame, method: str, exclude: tuple[str, ...]) ->
 
 
 def fit_model_candidate(rows: pd.DataFrame, method: str, params: CandidateParams) -> Candidate:
-    """LightGBM propensity and LTV, fitted for deployment on every row of `rows`."""
+    """LightGBM propensity and LTV, fitted for deployment on `rows` (thinned and weighted
+    as `train.sampling` says)."""
     features = model_features(rows, method, params.exclude_features)
+    rows, weight = training_sample(rows, params.sampling, params.seed)
     x = rows[features]
     folds = customer_folds(rows["customer_id"], params.seed)
-    propensity = PropensityModel(dict(params.lgbm), params.calibration, seed=params.seed)
-    propensity.fit_deployed(x, rows["won_any"], folds, latest_cutoff_rows(rows["as_of"]))
+    lgbm = with_monotone(params.lgbm, features, params.monotone_increasing)
+    propensity = PropensityModel(lgbm, params.calibration, seed=params.seed)
+    propensity.fit_deployed(x, rows["won_any"], folds, latest_cutoff_rows(rows["as_of"]), weight)
     if params.ltv == "tweedie":
         stop = folds == 0
-        ltv = TweedieLTV(dict(params.lgbm), params.tweedie_variance_power, seed=params.seed).fit(
-            x[~stop], rows["won_revenue"][~stop], x[stop], rows["won_revenue"][stop]
+        ltv = TweedieLTV(lgbm, params.tweedie_variance_power, seed=params.seed).fit(
+            x[~stop],
+            rows["won_revenue"][~stop],
+            x[stop],
+            rows["won_revenue"][stop],
+            weight[~stop],
+            weight[stop],
         )
     else:
-        ltv = HurdleLTV(propensity, dict(params.lgbm), seed=params.seed).fit_deployed(
-            x, rows["won_revenue"], folds
+        ltv = HurdleLTV(propensity, lgbm, seed=params.seed).fit_deployed(
+            x, rows["won_revenue"], folds, weight
         )
     return Candidate(method, propensity, ltv)
 

@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator
 
 from tier_ml.models.matrix import learn_categories, to_matrix
 from tier_ml.models.propensity import PropensityModel, fit_early_stopped, lgbm_settings
+from tier_ml.treeshap import exact_contributions
 
 
 class TweedieLTV(BaseEstimator):
@@ -27,7 +28,13 @@ class TweedieLTV(BaseEstimator):
         self.seed = seed
 
     def fit(
-        self, X: pd.DataFrame, revenue: pd.Series, X_valid: pd.DataFrame, revenue_valid: pd.Series
+        self,
+        X: pd.DataFrame,
+        revenue: pd.Series,
+        X_valid: pd.DataFrame,
+        revenue_valid: pd.Series,
+        weight: np.ndarray | None = None,
+        weight_valid: np.ndarray | None = None,
     ) -> TweedieLTV:
         self.features_ = list(X.columns)
         self.categories_ = learn_categories(X)
@@ -45,11 +52,18 @@ class TweedieLTV(BaseEstimator):
             self.features_,
             self.categories_,
             self.early_stopping_rounds,
+            weight,
+            weight_valid,
         )
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.booster_.predict(to_matrix(X, self.features_, self.categories_))
+
+    def contributions(self, X: pd.DataFrame) -> np.ndarray:
+        """Exact TreeSHAP on the log scale of the expected value (Tweedie's log link): one
+        column per feature plus the base value last."""
+        return exact_contributions(self.booster_, to_matrix(X, self.features_, self.categories_))
 
 
 class HurdleLTV(BaseEstimator):
@@ -69,11 +83,21 @@ class HurdleLTV(BaseEstimator):
         self.seed = seed
 
     def fit(
-        self, X: pd.DataFrame, revenue: pd.Series, X_valid: pd.DataFrame, revenue_valid: pd.Series
+        self,
+        X: pd.DataFrame,
+        revenue: pd.Series,
+        X_valid: pd.DataFrame,
+        revenue_valid: pd.Series,
+        weight: np.ndarray | None = None,
+        weight_valid: np.ndarray | None = None,
     ) -> HurdleLTV:
         self.features_ = list(X.columns)
         self.categories_ = learn_categories(X)
         buyers, buyers_valid = np.asarray(revenue) > 0, np.asarray(revenue_valid) > 0
+        weight = np.ones(len(X)) if weight is None else np.asarray(weight, dtype=float)
+        weight_valid = (
+            np.ones(len(X_valid)) if weight_valid is None else np.asarray(weight_valid, float)
+        )
         self.amount_ = fit_early_stopped(
             lgb.LGBMRegressor(**lgbm_settings(self.lgbm_params, self.seed)),
             X[buyers],
@@ -83,30 +107,45 @@ class HurdleLTV(BaseEstimator):
             self.features_,
             self.categories_,
             self.early_stopping_rounds,
+            weight[buyers],
+            weight_valid[buyers_valid],
         )
         residual = np.log1p(np.asarray(revenue_valid)[buyers_valid]) - self.amount_.predict(
             self._matrix(X_valid[buyers_valid])
         )
-        self.smearing_ = float(np.mean(np.exp(residual)))
+        self.smearing_ = float(np.average(np.exp(residual), weights=weight_valid[buyers_valid]))
         return self
 
-    def fit_deployed(self, X: pd.DataFrame, revenue: pd.Series, folds: np.ndarray) -> HurdleLTV:
+    def fit_deployed(
+        self,
+        X: pd.DataFrame,
+        revenue: pd.Series,
+        folds: np.ndarray,
+        weight: np.ndarray | None = None,
+    ) -> HurdleLTV:
         """The deployment fit: the amount model's tree count and smearing factor come from
-        early stopping on customer fold 0; it is then refitted on every buyer row."""
+        early stopping on customer fold 0; it is then refitted on every buyer row.
+        `weight`: per-row weights of a subsample."""
         revenue = np.asarray(revenue, dtype=float)
+        weight = np.ones(len(revenue)) if weight is None else np.asarray(weight, dtype=float)
         stop = np.asarray(folds) == 0
-        self.fit(X[~stop], revenue[~stop], X[stop], revenue[stop])
+        self.fit(X[~stop], revenue[~stop], X[stop], revenue[stop], weight[~stop], weight[stop])
         trees = int(self.amount_.best_iteration_ or self.amount_.n_estimators)
         self.categories_ = learn_categories(X)
         settings = {**lgbm_settings(self.lgbm_params, self.seed), "n_estimators": trees}
         buyers = revenue > 0
         self.amount_ = lgb.LGBMRegressor(**settings).fit(
-            self._matrix(X[buyers]), np.log1p(revenue[buyers])
+            self._matrix(X[buyers]), np.log1p(revenue[buyers]), sample_weight=weight[buyers]
         )
         return self
 
     def _matrix(self, X: pd.DataFrame) -> pd.DataFrame:
         return to_matrix(X, self.features_, self.categories_)
+
+    def contributions(self, X: pd.DataFrame) -> np.ndarray:
+        """Exact TreeSHAP of the amount model on its log1p scale: one column per feature plus
+        the base value last."""
+        return exact_contributions(self.amount_, self._matrix(X))
 
     def revenue_if_won(self, X: pd.DataFrame) -> np.ndarray:
         return np.expm1(self.amount_.predict(self._matrix(X))) * self.smearing_

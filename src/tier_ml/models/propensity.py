@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
 
 import lightgbm as lgb
 import numpy as np
@@ -42,6 +43,17 @@ def lgbm_settings(params: dict | None, seed: int) -> dict:
     }
 
 
+def with_monotone(lgbm: Mapping[str, Any], columns: list[str], increasing: Iterable[str]) -> dict:
+    """LightGBM settings that keep the score from falling as any `increasing` feature rises
+    (+1 at its matrix column, 0 elsewhere): more meetings or pipeline never lowers an
+    account, so "what would move it up" is never perverse. A `monotone_constraints` of the
+    user's own (`train.propensity.lgbm`) wins; no feature leaves the settings as they are."""
+    increasing = set(increasing)
+    if not increasing & set(columns) or "monotone_constraints" in lgbm:
+        return dict(lgbm)
+    return {"monotone_constraints": [int(c in increasing) for c in columns], **lgbm}
+
+
 def fit_early_stopped(
     booster,
     X: pd.DataFrame,
@@ -51,13 +63,18 @@ def fit_early_stopped(
     features: list[str],
     categories: dict[str, list[str]],
     rounds: int,
+    weight: np.ndarray | None = None,
+    weight_valid: np.ndarray | None = None,
 ):
-    """Fit a LightGBM estimator on the model matrix, early-stopped on the validation slice."""
+    """Fit a LightGBM estimator on the model matrix, early-stopped on the validation slice;
+    row weights (from `sampling.training_sample`) on both."""
     return booster.fit(
         to_matrix(X, features, categories),
         np.asarray(y),
+        sample_weight=weight,
         eval_X=to_matrix(X_valid, features, categories),
         eval_y=np.asarray(y_valid),
+        eval_sample_weight=None if weight_valid is None else [weight_valid],
         callbacks=[lgb.early_stopping(rounds, verbose=False)],
     )
 
@@ -99,15 +116,22 @@ class PropensityModel(BaseEstimator):
         return self
 
     def fit_deployed(
-        self, X: pd.DataFrame, y: pd.Series, folds: np.ndarray, calibration_rows: np.ndarray
+        self,
+        X: pd.DataFrame,
+        y: pd.Series,
+        folds: np.ndarray,
+        calibration_rows: np.ndarray,
+        weight: np.ndarray | None = None,
     ) -> PropensityModel:
         """The deployment fit on every labelled cutoff: the tree count is found by early
         stopping on customer fold 0, the booster is refitted on all rows with that count, and
         the calibrator is fitted on out-of-fold scores of `calibration_rows` (the latest
         cutoffs) outside fold 0, so calibration sees neither the rows that stopped the trees
-        nor rows a scoring model was fitted on."""
+        nor rows a scoring model was fitted on. Fold 0 chose the tree count, so it gets no
+        out-of-fold fit of its own. `weight`: per-row weights of a subsample."""
         y = np.asarray(y, dtype=int)
         folds = np.asarray(folds)
+        weight = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)
         self.features_ = list(X.columns)
         self.categories_ = learn_categories(X)
         settings = lgbm_settings(self.lgbm_params, self.seed)
@@ -121,28 +145,35 @@ class PropensityModel(BaseEstimator):
             self.features_,
             self.categories_,
             self.early_stopping_rounds,
+            weight[~stop],
+            weight[stop],
         )
         fixed = {**settings, "n_estimators": int(probe.best_iteration_ or settings["n_estimators"])}
         matrix = self.matrix(X)
-        self.booster_ = lgb.LGBMClassifier(**fixed).fit(matrix, y)
+        self.booster_ = lgb.LGBMClassifier(**fixed).fit(matrix, y, sample_weight=weight)
         out_of_fold = np.empty(len(y))
-        for fold in np.unique(folds):
+        for fold in np.unique(folds[~stop]):
             held = folds == fold
-            fitted = lgb.LGBMClassifier(**fixed).fit(matrix[~held], y[~held])
+            fitted = lgb.LGBMClassifier(**fixed).fit(
+                matrix[~held], y[~held], sample_weight=weight[~held]
+            )
             out_of_fold[held] = fitted.predict(matrix[held], raw_score=True)
-        # fold 0 chose the tree count: its out-of-fold scores are the probe's, so leave it out
         rows = np.asarray(calibration_rows, dtype=bool) & ~stop
         if len(np.unique(y[rows])) < 2:  # one outcome lately: calibrate on every cutoff
             rows = ~stop
         both = len(np.unique(y[rows])) == 2  # else no calibrator: the booster's own link
-        self.calibrator_ = self._fit_calibrator(out_of_fold[rows], y[rows]) if both else None
+        self.calibrator_ = (
+            self._fit_calibrator(out_of_fold[rows], y[rows], weight[rows]) if both else None
+        )
         return self
 
-    def _fit_calibrator(self, raw: np.ndarray, y: np.ndarray):
+    def _fit_calibrator(self, raw: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None):
         if self.calibration == "platt":
-            return LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y)
+            return LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y, sample_weight=weight)
         if self.calibration == "isotonic":
-            return IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4).fit(raw, y)
+            return IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4).fit(
+                raw, y, sample_weight=weight
+            )
         return None
 
     def matrix(self, X: pd.DataFrame) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from tier_ml.models.candidates import (
     fit_candidate,
 )
 from tier_ml.models.matrix import model_columns
+from tier_ml.models.sampling import SamplingParams
 from tier_ml.models.segments import SegmentModel
 from tier_ml.models.selection import Selection, choose_champion
 from tier_ml.progress import progress
@@ -49,6 +50,8 @@ class TrainParams:
     exclude_features: tuple[str, ...] = ()
     selection_origins: int = 3
     bootstrap_draws: int = 200
+    sampling: SamplingParams = SamplingParams()
+    monotone_increasing: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, train: dict[str, Any], horizon_days: int) -> TrainParams:
@@ -66,6 +69,8 @@ class TrainParams:
             exclude_features=tuple(train.get("exclude_features") or ()),
             selection_origins=int(train["selection"]["origins"]),
             bootstrap_draws=int(train["selection"]["bootstrap_draws"]),
+            sampling=SamplingParams.from_dict(train.get("sampling")),
+            monotone_increasing=tuple(train.get("monotone_increasing") or ()),
         )
 
     @property
@@ -79,6 +84,8 @@ class TrainParams:
             tweedie_variance_power=self.tweedie_variance_power,
             scorecard=self.scorecard,
             exclude_features=self.exclude_features,
+            sampling=self.sampling,
+            monotone_increasing=self.monotone_increasing,
         )
 
 

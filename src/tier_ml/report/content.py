@@ -14,8 +14,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from tier_ml.explain import contribution_changes, tenths_of_points
+from tier_ml.language import Language
 from tier_ml.models.candidates import BASELINES, CANDIDATES, LABELS
 from tier_ml.report.numbers import money, probability
+from tier_ml.report.owners import UNASSIGNED, list_stems, owners
+from tier_ml.report.plots import chart_language
+from tier_ml.report.value_potential import value_potential
 from tier_ml.tiering import ACTIONS, TIERS, moved_by_value
 
 WORDS = {
@@ -53,8 +57,10 @@ WORDS = {
         "predicted": "Predicted win rate",
         "quarantined": "rows set aside at ingest",
         "quarantined_one": "row set aside at ingest",
-        "cold_start": "customers with no history yet",
-        "cold_start_one": "customer with no history yet",
+        "cold_start": "customers with too little history to model",
+        "cold_start_one": "customer with too little history to model",
+        "no_purchases_yet": "customers with history but no purchase yet",
+        "no_purchases_yet_one": "customer with history but no purchase yet",
         "rules_only": "Not enough data for a model: tiers come from the rules scorecard.",
         "no_value": "Expected value is not available in rules-only mode: tiers follow the "
         "rank of the scorecard score, which is not money.",
@@ -101,6 +107,80 @@ WORDS = {
         "delta": "Δ vs best baseline",
         "champion": "champion",
         "best_baseline": "best baseline",
+        "first_run": "First run: no previous tiers to compare.",
+        "list_sep": ", ",
+        "colon": ":",
+        "comma": ",",
+        "period": ".",
+        "parens": "({})",
+        "value_of": "{value} expected value",
+        "no_gate_reason": "no candidate met the promotion gate",
+        "no_moves": "No account changed tier since the previous run.",
+        "next_step": "Next step: ",
+        "accounts": "accounts",
+        "accounts_one": "account",
+        "trends": {
+            "title": "Trends and changes",
+            "runs": "Customers and expected value per tier in each stored scoring run",
+            "since": "Since the previous run ({date})",
+            "before": "Then",
+            "now": "Now",
+            "change": "Change",
+            "moves": "Tier moves since the previous run",
+            "previous": "Tier then",
+            "moves_gloss": "Each row is the tier at the previous run (or new), each column the "
+            "tier now; the diagonal kept its tier.",
+            "dropped": "customers of the previous run are no longer scored",
+            "dropped_one": "customer of the previous run is no longer scored",
+        },
+        "owners": {
+            "title": "For each owner, their list",
+            "intro": "Each owner's A and B accounts, A first and largest first; the page shows the "
+            "{shown} with the highest expected value. The full list of each owner's accounts, "
+            "every tier, is in the file named beside the owner, in {folder}, ready to load "
+            "into the CRM.",
+            "unassigned": "Unassigned (no owner in the CRM)",
+            "a_and_b": "Expected value of A and B",
+            "file": "Full list",
+            "full_list": "full list in {file}",
+            "shown": "showing {shown} of {listed}",
+            "moved": "Tier changes since the last run: ",
+            "risk": "Risk",
+            "more": " and {more} more",
+            "no_accounts": "No A or B accounts.",
+            "next_step": "Next step (B and C accounts): the smallest increase in one action "
+            "(meetings, calls, open deals) that the champion model says would lift the account "
+            "a tier. A accounts have no tier above; D accounts are on hold.",
+            "no_next_step": "No next step in this run: only a LightGBM champion constrained "
+            "to rise with meetings, calls and open pipeline (train.monotone_increasing) gives "
+            "one, and these tiers come from rules, a baseline, capacity per owner or a model "
+            "without those constraints.",
+        },
+        "matrix": {
+            "title": "Value and potential",
+            "intro": "Current value is the revenue won in the last {days} days; potential is the "
+            "expected value. Each is split at its median over the {customers} placed: current "
+            "value above {value} is high, expected value above {potential} is high.",
+            "axes": "Potential ↓ · current value →",
+            "value": {"high": "High current value", "low": "Low current value"},
+            "potential": {"high": "High potential", "low": "Low potential"},
+            "names": {
+                "grow": "Grow",
+                "protect": "Protect",
+                "develop": "Develop",
+                "maintain": "Maintain",
+            },
+            "advice": {
+                "grow": "buying now and expected to buy more: keep senior attention here",
+                "protect": "buying now, less expected: find out why before the revenue goes",
+                "develop": "little revenue now, much expected: selling time pays most here",
+                "maintain": "little now, little expected: keep in touch at low cost",
+            },
+            "largest": "Largest: ",
+            "by_tier": "Where each tier falls",
+            "none": "The matrix needs expected value in money and last-period revenue; this run "
+            "has no customer with both.",
+        },
         "drift": {
             "title": "Population drift",
             "alert": "Drift alert",
@@ -196,8 +276,10 @@ WORDS = {
         "predicted": "预测成交率",
         "quarantined": "导入时隔离的记录",
         "quarantined_one": "导入时隔离的记录",
-        "cold_start": "尚无历史的客户",
-        "cold_start_one": "尚无历史的客户",
+        "cold_start": "历史过少、无法建模的客户",
+        "cold_start_one": "历史过少、无法建模的客户",
+        "no_purchases_yet": "有往来但尚未成交的客户",
+        "no_purchases_yet_one": "有往来但尚未成交的客户",
         "rules_only": "数据不足以训练模型：分级来自规则评分卡。",
         "no_value": "仅规则模式下没有预期价值：分级按评分卡得分的排序，该得分不是金额。",
         "no_backtest": "尚未运行回测。",
@@ -239,6 +321,76 @@ WORDS = {
         "delta": "与最佳基线之差",
         "champion": "冠军",
         "best_baseline": "最佳基线",
+        "first_run": "首次运行：没有可比较的上次分级。",
+        "list_sep": "、",
+        "colon": "：",
+        "comma": "，",
+        "period": "。",
+        "parens": "（{}）",
+        "value_of": "预期价值 {value}",
+        "no_gate_reason": "没有候选模型通过晋升条件",
+        "no_moves": "自上次运行以来，没有客户变更级别。",
+        "next_step": "下一步：",
+        "accounts": "个客户",
+        "accounts_one": "个客户",
+        "trends": {
+            "title": "趋势与变化",
+            "runs": "已存储的每次评分运行中，各级别的客户数与预期价值",
+            "since": "与上次运行（{date}）相比",
+            "before": "上次",
+            "now": "本次",
+            "change": "变化",
+            "moves": "自上次运行以来的级别变动",
+            "previous": "上次级别",
+            "moves_gloss": "每行为上次运行时的级别（或新增），每列为本次的级别；"
+            "对角线上的客户级别未变。",
+            "dropped": "个上次运行中的客户本次未再评分",
+            "dropped_one": "个上次运行中的客户本次未再评分",
+        },
+        "owners": {
+            "title": "每位负责人的名单",
+            "intro": "每位负责人的 A 级和 B 级客户，A 级在前、金额大者在前；本页列出预期价值最高的 "
+            "{shown} 个。每位负责人全部客户（所有级别）的完整名单见负责人旁所列的文件，位于 "
+            "{folder}，可直接导入 CRM。",
+            "unassigned": "未分配（CRM 中没有负责人）",
+            "a_and_b": "A 级和 B 级的预期价值",
+            "file": "完整名单",
+            "full_list": "完整名单见 {file}",
+            "shown": "显示 {listed} 个中的 {shown} 个",
+            "moved": "自上次运行以来的级别变化：",
+            "risk": "风险",
+            "more": "，另有 {more} 个",
+            "no_accounts": "没有 A 级或 B 级客户。",
+            "next_step": "下一步（B 级和 C 级客户）：冠军模型认为能使客户升一级的单项行动"
+            "（会议、电话、进行中的商机）的最小增量。A 级之上没有更高级别；D 级客户暂缓接触。",
+            "no_next_step": "本次没有“下一步”建议：只有对会议、电话和进行中的商机设置了单调约束"
+            "（train.monotone_increasing）的 LightGBM 冠军模型才会给出；本次分级来自规则、基线、"
+            "按负责人容量分级，或未设约束的模型。",
+        },
+        "matrix": {
+            "title": "价值与潜力",
+            "intro": "当前价值为最近 {days} 天的成交收入；潜力为预期价值。"
+            "两者各按 {customers}的中位数划分：当前价值高于 {value} 为高，"
+            "预期价值高于 {potential} 为高。",
+            "axes": "潜力 ↓ · 当前价值 →",
+            "value": {"high": "当前价值高", "low": "当前价值低"},
+            "potential": {"high": "潜力高", "low": "潜力低"},
+            "names": {
+                "grow": "巩固增长",
+                "protect": "防止流失",
+                "develop": "重点开发",
+                "maintain": "低成本维护",
+            },
+            "advice": {
+                "grow": "当前在购买，且预计会买得更多：保持高层关注",
+                "protect": "当前在购买，但预期下降：在收入流失前查明原因",
+                "develop": "当前收入少，预期很高：投入销售时间回报最大",
+                "maintain": "当前少，预期也少：以低成本保持联系",
+            },
+            "largest": "最大客户：",
+            "by_tier": "各级别的分布",
+            "none": "矩阵需要以金额计的预期价值和上一期收入；本次运行没有同时具备两者的客户。",
+        },
         "drift": {
             "title": "人群漂移",
             "alert": "漂移警报",
@@ -457,13 +609,33 @@ class ReportContent:
     accuracy_sentence: str | None = None
     drift: dict[str, Any] | None = None  # tier_ml.drift.drift_overview
     model_card: dict[str, Any] | None = None  # tier_ml.model_card.model_card
+    runs: int = 1  # scoring runs in the store
+    since_previous: dict[str, Any] | None = None  # None on the first run
+    owners: list[dict[str, Any]] = field(default_factory=list)
+    owner_accounts: int = 0  # A and B accounts shown per owner
+    value_potential: dict[str, Any] | None = None  # tier_ml.report.value_potential
+    value_window_days: int | None = None  # the last period of the current value
+    next_steps: bool = False  # some B or C account has a next step in this run
+
+    @property
+    def first_run(self) -> bool:
+        return self.since_previous is None
 
     @property
     def value_label(self) -> str:
-        """The expected-value axis: the number's name and its currency. In English, like
-        every chart's text, while matplotlib finds no CJK font (Chinese would show as boxes)."""
-        name = _capital(WORDS["en"]["expected_value"])
-        return f"{name} ({self.currency})" if self.currency else name
+        """The expected-value axis: the number's name and its currency, in the charts'
+        language (`plots.chart_language`: English where no CJK font would draw Chinese)."""
+        words = WORDS[chart_language(self.language)]
+        name = _capital(words["expected_value"])
+        return name + words["parens"].format(self.currency) if self.currency else name
+
+    @property
+    def gate_reason(self) -> str:
+        """Why the promotion gate decided as it did: the champion statement where it promoted
+        or (not in English, which has the gate's own words) where there is one."""
+        if self.champion and (self.gate["promote"] or self.language != "en"):
+            return self.champion["text"]
+        return self.gate["reason"] if self.language == "en" else self.words["no_gate_reason"]
 
 
 def latest_run(history: pd.DataFrame) -> tuple[pd.DataFrame, pd.Timestamp]:
@@ -484,6 +656,39 @@ def headline(scores: pd.DataFrame) -> list[dict[str, Any]]:
         {"tier": t, "customers": int(r["customers"]), "expected_value": float(r["expected_value"])}
         for t, r in grouped.iterrows()
     ]
+
+
+def tier_trends(history: pd.DataFrame) -> pd.DataFrame:
+    """Customers and expected value per tier in every stored run, oldest first: each run's
+    `headline`, long (as_of, tier, customers, expected_value)."""
+    runs = history.groupby("as_of")
+    return pd.DataFrame([{"as_of": as_of, **row} for as_of, run in runs for row in headline(run)])
+
+
+def since_previous(scores: pd.DataFrame, previous: pd.DataFrame) -> dict[str, Any] | None:
+    """What changed since the previous run: per tier, customers and expected value then and
+    now; the moves (each customer's tier then, or "new", against its tier now); how many
+    customers of the previous run are no longer scored. None on a first run."""
+    if previous.empty:
+        return None
+    moves = pd.crosstab(scores["previous_tier"].fillna("new"), scores["tier"]).reindex(
+        index=[*TIERS, "new"], columns=list(TIERS), fill_value=0
+    )
+    return {
+        "as_of": pd.Timestamp(previous["as_of"].iloc[0]).date().isoformat(),
+        "tiers": [
+            {
+                "tier": now["tier"],
+                "customers_before": then["customers"],
+                "customers": now["customers"],
+                "value_before": then["expected_value"],
+                "value": now["expected_value"],
+            }
+            for then, now in zip(headline(previous), headline(scores), strict=True)
+        ],
+        "moves": [{"tier": t, "counts": [int(n) for n in row]} for t, row in moves.iterrows()],
+        "dropped": int((~previous["customer_id"].isin(scores["customer_id"])).sum()),
+    }
 
 
 def changes(scores: pd.DataFrame) -> dict[str, int]:
@@ -537,13 +742,14 @@ def said_changes(
     labels: Mapping[str, str],
     words: Mapping[str, Any],
     currency: str,
+    language: Language = "en",
 ) -> pd.DataFrame:
     """`rows` with each tier-change reason that only repeats the move ("expected value moved
     it from C to A") replaced by what moved: expected value and win probability in the
     `previous` run and now, and the feature that changed most that way."""
     plain = rows["tier_change"].isin(["up", "down"]) & rows["tier_change_reason"].map(
         moved_by_value
-    )
+    ).astype(bool)  # an empty map keeps the text dtype
     if previous.empty or not plain.any():
         return rows
     before = previous.set_index("customer_id")[["p_win", "expected_value"]].add_suffix("_before")
@@ -553,8 +759,8 @@ def said_changes(
     said = rows["tier_change_reason"].astype("object").copy()
     for i, r in moved.iterrows():
         text = words["moved"].format(
-            value_before=money(r["expected_value_before"], currency),
-            value_after=money(r["expected_value"], currency),
+            value_before=money(r["expected_value_before"], currency, language),
+            value_after=money(r["expected_value"], currency, language),
             p_before=probability(r["p_win_before"]),
             p_after=probability(r["p_win"]),
         )
@@ -579,9 +785,45 @@ def account_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
             "reasons": [r[c] for c in reasons if isinstance(r[c], str)],
             "change": r["tier_change_reason"] if r["tier_change"] in ("up", "down") else "",
             "risks": [r[c] for c in ("risk_1", "risk_2") if isinstance(r[c], str)],
+            "next_step": r.get("next_step") if isinstance(r.get("next_step"), str) else "",
         }
         for _, r in rows.iterrows()
     ]
+
+
+FOCUS = ("A", "B")  # the tiers an owner's list puts first
+
+
+def owner_sections(scores: pd.DataFrame, shown: int) -> list[dict[str, Any]]:
+    """A section per owner, by name with the unassigned last: their A and B accounts (the
+    `shown` of highest expected value, A first, with the top reason and risk), their
+    accounts that moved up or down since the last run (the first `shown`, and how many), and
+    the file that holds the full list (`tier_ml.report.owners`)."""
+    ordered = scores.assign(owner=owners(scores), list=list_stems(scores)).sort_values(
+        ["tier", "expected_value"], ascending=[True, False]
+    )
+    sections = []
+    for stem, accounts in ordered.groupby("list"):
+        focus = accounts[accounts["tier"].isin(FOCUS)]
+        moved = accounts[accounts["tier_change"].isin(["up", "down"])]
+        moves = moved["tier_change"].value_counts()
+        sections.append(
+            {
+                "owner": None if stem == UNASSIGNED else accounts["owner"].iloc[0],
+                "file": f"{stem}.csv",
+                "tiers": {t: int(focus["tier"].eq(t).sum()) for t in FOCUS},
+                "expected_value": float(focus["expected_value"].sum(min_count=1)),
+                "up": int(moves.get("up", 0)),
+                "down": int(moves.get("down", 0)),
+                "listed": len(focus),
+                "rows": account_rows(focus.head(shown)),
+                "moved": moved[["customer_id", "previous_tier", "tier"]]
+                .head(shown)
+                .to_dict(orient="records"),
+                "moved_count": len(moved),
+            }
+        )
+    return sorted(sections, key=lambda s: (s["owner"] is None, s["owner"] or ""))
 
 
 def accuracy_rows(
@@ -706,11 +948,16 @@ def build_content(
     candidates: pd.DataFrame | None = None,
     currency: str = "",
     horizon_days: int | None = None,
+    owner_accounts: int = 5,
+    current_value: pd.DataFrame | None = None,
+    value_window_days: int | None = None,
 ) -> ReportContent:
     """`selection` is `champion_selection` and `candidates` is `model_metrics` (the
     per-candidate table): the report says which method sets the tiers and why, and how
     accurate past tiers were. Money is said in `currency`; `horizon_days` is the window the
-    win probability and expected value look ahead."""
+    win probability and expected value look ahead. Each owner's list shows `owner_accounts`
+    A and B accounts; `current_value` (`customer_id, current_value`: the revenue won in the
+    last `value_window_days`) places the customers in the value–potential matrix."""
     words = WORDS[language]
     champion = champion_statement(selection, candidates, language)
     best = method_label(selection["best_baseline"], language) if champion else ""
@@ -724,6 +971,7 @@ def build_content(
         labels=labels,
         words=words,
         currency=currency,
+        language=language,
     )
     if scores["expected_value"].isna().all():
         words = {**words, "rules_only": f"{words['rules_only']} {words['no_value']}"}
@@ -765,6 +1013,11 @@ def build_content(
             "quarantined": int(len(quarantine)),
             "quarantine_by_reason": by_reason,
             "cold_start": int(scores["cold_start"].sum()),
+            "no_purchases_yet": (  # None for a run scored before it was counted
+                int(scores["no_purchases_yet"].sum())
+                if scores.get("no_purchases_yet", pd.Series()).notna().any()
+                else None
+            ),
             "rules_only": bool((scores["source"] == "rules").all()),
             "customers": int(len(scores)),
         },
@@ -778,4 +1031,11 @@ def build_content(
         currency=currency,
         horizon_days=horizon_days,
         accuracy_sentence=accuracy_sentence(tier_table, candidates, selection, words, language),
+        runs=int(history["as_of"].nunique()),
+        since_previous=since_previous(scores, previous),
+        owners=owner_sections(scores, owner_accounts),
+        owner_accounts=owner_accounts,
+        value_potential=None if current_value is None else value_potential(scores, current_value),
+        value_window_days=value_window_days,
+        next_steps=bool(scores.get("next_step", pd.Series(dtype="str")).fillna("").ne("").any()),
     )

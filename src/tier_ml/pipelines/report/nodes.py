@@ -1,4 +1,5 @@
-"""Report node: gather the numbers and render one self-contained HTML file."""
+"""Report nodes: gather the numbers and render one self-contained HTML file; each owner's list
+for the CRM."""
 
 from __future__ import annotations
 
@@ -8,11 +9,61 @@ from typing import Any
 import pandas as pd
 
 from tier_ml.drift import drift_overview
+from tier_ml.features.build import build_features
 from tier_ml.features.config import FeatureParams
-from tier_ml.features.registry import reason_registry
-from tier_ml.report.content import build_content, figure_data_uri
+from tier_ml.features.registry import feature_registry, reason_registry
+from tier_ml.models.baselines import last_period_column, last_period_revenue
+from tier_ml.report.content import (
+    build_content,
+    figure_data_uri,
+    latest_run,
+    method_label,
+    tier_trends,
+)
 from tier_ml.report.html import render, value_figure
-from tier_ml.report.plots import calibration_by_tier_figure, lift_figure, migration_figure
+from tier_ml.report.owners import owner_lists
+from tier_ml.report.plots import (
+    calibration_by_tier_figure,
+    chart_language,
+    lift_figure,
+    migration_figure,
+    trend_figure,
+)
+
+
+def measure_current_value(
+    score_store: pd.DataFrame,
+    customers: pd.DataFrame,
+    deals: pd.DataFrame,
+    activities: pd.DataFrame,
+    deal_history: pd.DataFrame,
+    features: dict[str, Any],
+) -> pd.DataFrame:
+    """Each customer's revenue won in the last period (the won-revenue window closest to the
+    horizon, as the last-period baseline reads it) at the latest run's `as_of`, from the
+    features scoring computes: the value–potential matrix's current value."""
+    params = FeatureParams.from_dict(features)
+    as_of = score_store["as_of"].max()
+    built = build_features(customers, deals, activities, as_of, params.config, deal_history)
+    return pd.DataFrame(
+        {
+            "customer_id": built["customer_id"],
+            "current_value": last_period_revenue(built, params.horizon_days),
+        }
+    )
+
+
+def window_days(params: FeatureParams) -> int:
+    """The days of the last period: `won_revenue_180d` -> 180."""
+    column = last_period_column(feature_registry(params.config), params.horizon_days)
+    return int(column.removeprefix("won_revenue_").removesuffix("d"))
+
+
+def latest_owner_lists(score_store: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The latest run's accounts, one CSV per owner (and one of the unassigned), for the
+    CRM."""
+    scores, _ = latest_run(score_store)
+    return owner_lists(scores)
 
 
 def build_report(
@@ -26,6 +77,7 @@ def build_report(
     model_metrics: pd.DataFrame,
     score_drift: pd.DataFrame,
     model_card: dict[str, Any],
+    current_value: pd.DataFrame,
     report: dict[str, Any],
     features: dict[str, Any],
 ) -> str:
@@ -33,9 +85,11 @@ def build_report(
     (`champion_selection`), every candidate's tiers at equal shares (the backtest) and the
     paired intervals against the best baseline (`model_metrics`), money in `report.currency`
     and predictions over the features' horizon; the run's drift (`score_drift`) and the
-    training's `model_card` as an appendix."""
+    training's `model_card` as an appendix; the trends across the stored runs, each owner's
+    list, and the value–potential matrix from `current_value`."""
     feature_params = FeatureParams.from_dict(features)
-    labels = {k: s.label for k, s in reason_registry(feature_params.config).items()}
+    registry = reason_registry(feature_params.config, report["language"])
+    labels = {k: s.label for k, s in registry.items()}
     champion = champion_selection.get("champion")
     method = (
         champion
@@ -44,10 +98,14 @@ def build_report(
         if (backtest_tier_table["method"] == "model").any()
         else "scorecard"
     )
+    language = report["language"]
+    label = method_label(method, chart_language(language))
     images = {
-        "lift": figure_data_uri(lift_figure(backtest_tier_table, method)),
-        "calibration": figure_data_uri(calibration_by_tier_figure(backtest_tier_table, method)),
-        "migration": figure_data_uri(migration_figure(tier_migration)),
+        "lift": figure_data_uri(lift_figure(backtest_tier_table, method, label, language)),
+        "calibration": figure_data_uri(
+            calibration_by_tier_figure(backtest_tier_table, method, language)
+        ),
+        "migration": figure_data_uri(migration_figure(tier_migration, language)),
     }
     content = build_content(
         score_store,
@@ -55,7 +113,7 @@ def build_report(
         backtest_tier_table,
         quarantine,
         labels,
-        report["language"],
+        language,
         int(report["top_accounts"]),
         int(report["movers"]),
         promotion_record,
@@ -64,6 +122,9 @@ def build_report(
         model_metrics,
         currency=report["currency"],
         horizon_days=feature_params.horizon_days,
+        owner_accounts=int(report["owner_accounts"]),
+        current_value=current_value,
+        value_window_days=window_days(feature_params),
     )
     words = content.words
     drift_labels = {**labels, "p_win": words["p_win"], "tier": words["drift"]["tier"]}
@@ -72,5 +133,10 @@ def build_report(
         drift=drift_overview(score_drift, score_store["as_of"].max(), drift_labels),
         model_card=model_card,
     )
-    content.images["value"] = figure_data_uri(value_figure(content.headline, content.value_label))
+    content.images["value"] = figure_data_uri(
+        value_figure(content.headline, content.value_label, language)
+    )
+    if content.runs > 1:
+        trends = trend_figure(tier_trends(score_store), content.value_label, language)
+        content.images["trends"] = figure_data_uri(trends)
     return render(content)

@@ -2,12 +2,31 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import build_report
+from .nodes import build_report, latest_owner_lists, measure_current_value
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
+            Node(
+                measure_current_value,
+                inputs=[
+                    "score_store",
+                    "customers",
+                    "deals",
+                    "activities",
+                    "deal_history",
+                    "params:features",
+                ],
+                outputs="current_value",
+                name="measure_current_value",
+            ),
+            Node(
+                latest_owner_lists,
+                inputs="score_store",
+                outputs="owner_lists",
+                name="split_owner_lists",
+            ),
             Node(
                 build_report,
                 inputs=[
@@ -21,6 +40,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "model_metrics",
                     "score_drift",
                     "model_card",
+                    "current_value",
                     "params:report",
                     "params:features",
                 ],

@@ -22,6 +22,7 @@ from tier_ml.io.registry import REFERENCE, TAGS
 from tier_ml.io.scores import ScoreRun, previous_run
 from tier_ml.models.inputs import use_btyd_features
 from tier_ml.models.matrix import model_columns
+from tier_ml.next_step import NextStepParams
 from tier_ml.params import check_parameters
 from tier_ml.scoring import ScoringParams, run_summary, score_customers, scoring_features
 from tier_ml.tiering import TierPolicy
@@ -45,6 +46,7 @@ def scoring_params(
         n_risks=int(scoring["risks"]),
         top_contributions=int(scoring["top_contributions"]),
         btyd=btyd,
+        next_step=NextStepParams.from_dict(scoring.get("next_step")),
     )
 
 
@@ -164,7 +166,6 @@ def score_all(
     )
     check_trained_through(as_of, scoring_models.get(TAGS, {}))
     feature_params = FeatureParams.from_dict(features)
-    registry = reason_registry(feature_params.config)
     params = scoring_params(
         scoring,
         features,
@@ -172,6 +173,7 @@ def score_all(
         data_profile["data_end"],
         use_btyd_features(train["btyd_features"], deals),
     )
+    registry = reason_registry(feature_params.config, params.policy.language)
     table = scoring_features(
         customers,
         deals,

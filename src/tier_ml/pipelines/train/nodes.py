@@ -1,6 +1,6 @@
 """Train nodes: model input, candidates evaluated at rolling origins, the champion refitted
-on every labelled cutoff, its metrics and registration, its training population (for drift)
-and its model card."""
+on every labelled cutoff, its metrics and registration, its training population (for drift),
+its cold-start pool and its model card."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from tier_ml.cold_start import pool_against_champion, pool_earns_its_place, pooled_outcomes
 from tier_ml.drift import SCORE_FEATURES, distribution
 from tier_ml.evaluation import reliability_table
 from tier_ml.features.config import FeatureParams
@@ -213,6 +214,34 @@ def drift_reference(
     scored = scoring_model(models, model_input, scoring, horizon).predict(None, latest)
     population = latest.assign(**{c: scored[c].to_numpy() for c in SCORE_FEATURES})
     return distribution(population, [*models.features, *SCORE_FEATURES])
+
+
+def cold_start_pool(
+    models: TrainedModels,
+    model_input: pd.DataFrame,
+    candidate_predictions: pd.DataFrame,
+    features: dict[str, Any],
+) -> pd.DataFrame:
+    """What customers with too little history went on to win, per kind, industry and region
+    (the declared categorical attributes), on the cutoffs the champion was fitted on: scoring
+    gives them this pooled estimate, if it predicted them better than the champion at the
+    evaluation origins; else the pool is empty and the champion scores them. Logged in the
+    run that registers the models."""
+    feature_params = FeatureParams.from_dict(features)
+    horizon = feature_params.horizon_days
+    groups = [c for c in feature_params.config.categorical_attributes if c in model_input]
+    rows = model_input[model_input["as_of"].isin(models.cutoffs)]
+    pool = pooled_outcomes(rows, horizon, groups)
+    comparison = pool_against_champion(
+        model_input, candidate_predictions, models.champion.method, horizon, groups
+    )
+    used = pool_earns_its_place(comparison)
+    logger.info(
+        "Cold-start customers: %s (%s)",
+        "the pooled estimate of similar accounts" if used else "the champion's own estimate",
+        ", ".join(f"{k} {v:.4g}" for k, v in comparison.items()) + " at the evaluation origins",
+    )
+    return pool if used else pool.head(0)
 
 
 def describe_models(

@@ -4,6 +4,7 @@ from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
     build_model_input,
+    cold_start_pool,
     describe_models,
     drift_reference,
     evaluate_models,
@@ -71,6 +72,17 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["trained_models", "model_input_table", "params:features", "params:scoring"],
                 outputs="drift_reference",
                 name="drift_reference",
+            ),
+            Node(
+                cold_start_pool,
+                inputs=[
+                    "trained_models",
+                    "model_input_table",
+                    "candidate_predictions",
+                    "params:features",
+                ],
+                outputs="cold_start_pool",
+                name="cold_start_pool",
             ),
             Node(
                 describe_models,

@@ -1,0 +1,179 @@
+"""Customers with too little history to model, and the pooled estimate they get instead.
+
+A customer is a cold start when the models have too little of its own history to go on: the
+account is younger than the horizon (created less than `horizon_days` before `as_of`), or it
+has no deal on record at all (none won, lost or open). Its win probability and expected value
+are then pooled from similar accounts: customers of the same kind of cold start, industry and
+region at the champion's training cutoffs, by what they went on to win in the horizon. Small
+groups are shrunk towards their kind (`PRIOR_ROWS` rows of it), so a group seen a few times
+does not set a tier on its own; a group never seen takes its kind's estimate.
+
+The pool is computed at training from labelled cutoffs only and stored with the champion, so
+a scoring run uses what was known when the champion was trained. A customer who never won but
+has history (a lost or open deal, an account older than the horizon) is modelled: it is only
+counted, honestly, as "no purchases yet".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from tier_ml.language import Language, Text
+
+NEW_ACCOUNT, NO_DEAL = "new_account", "no_deal_yet"
+DEAL_COUNTS = ("won_count_total", "lost_count_total", "open_deal_count")
+TENURE = "tenure_days"
+COLD_START_FEATURES = (*DEAL_COUNTS, TENURE)  # what the flag reads, checked by tier_ml.params
+SUMS = ("rows", "won", "revenue")  # the pool's sufficient statistics per group
+PRIOR_ROWS = 50  # a group's estimate counts its kind's as this many rows of its own
+UNKNOWN = "(unknown)"  # a group key for a missing attribute, so missing values pool too
+REASONS = {
+    NEW_ACCOUNT: Text(
+        "too little history (new account): estimate from similar accounts",
+        "历史过少（新客户）：按相似客户估计",
+    ),
+    NO_DEAL: Text(
+        "too little history (no deal yet): estimate from similar accounts",
+        "历史过少（尚无商机）：按相似客户估计",
+    ),
+}
+
+
+def cold_start_kind(features: pd.DataFrame, horizon_days: int) -> pd.Series:
+    """Per customer, why it has too little history to model (`NEW_ACCOUNT` before
+    `NO_DEAL`), or missing where it has enough. An unknown tenure is not young."""
+    young = features[TENURE].lt(horizon_days).to_numpy()
+    no_deal = features[list(DEAL_COUNTS)].fillna(0).eq(0).all(axis=1).to_numpy()
+    kind = np.where(young, NEW_ACCOUNT, np.where(no_deal, NO_DEAL, None))
+    return pd.Series(kind, index=features.index, dtype="str")
+
+
+def no_purchases_yet(features: pd.DataFrame, kind: pd.Series) -> np.ndarray:
+    """Customers with history but no won deal: modelled, and counted apart from cold starts."""
+    return (features["won_count_total"].fillna(0).eq(0) & kind.isna()).to_numpy()
+
+
+def _keys(frame: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
+    """The group columns as text, a missing value as `UNKNOWN`."""
+    return pd.DataFrame(
+        {g: frame[g].astype("str").fillna(UNKNOWN) for g in groups}, index=frame.index
+    )
+
+
+def pooled_outcomes(rows: pd.DataFrame, horizon_days: int, groups: Sequence[str]) -> pd.DataFrame:
+    """The pool from labelled training rows: per kind of cold start and group, how many
+    customer-cutoffs (`rows`), how many won in the horizon (`won`) and what they won
+    (`revenue`)."""
+    kind = cold_start_kind(rows, horizon_days)
+    cold = kind.notna()
+    table = _keys(rows[cold], groups).assign(
+        kind=kind[cold],
+        rows=1,
+        won=rows.loc[cold, "won_any"].astype(float),
+        revenue=rows.loc[cold, "won_revenue"].astype(float),
+    )
+    keys = ["kind", *groups]
+    return table.groupby(keys, as_index=False)[list(SUMS)].sum()[[*keys, *SUMS]]
+
+
+def _shrunk(sums: pd.DataFrame, prior: pd.DataFrame) -> pd.DataFrame:
+    """Win rate and revenue per row from its sums, shrunk towards `prior`'s (aligned rows)."""
+    weight = sums["rows"].to_numpy() + PRIOR_ROWS
+    return pd.DataFrame(
+        {
+            "p_win": (sums["won"].to_numpy() + PRIOR_ROWS * prior["p_win"].to_numpy()) / weight,
+            "expected_value": (
+                sums["revenue"].to_numpy() + PRIOR_ROWS * prior["expected_value"].to_numpy()
+            )
+            / weight,
+        },
+        index=sums.index,
+    )
+
+
+def _rates(sums: pd.DataFrame) -> pd.DataFrame:
+    """Win rate and revenue per row of sums, unshrunk: the priors."""
+    return pd.DataFrame(
+        {"p_win": sums["won"] / sums["rows"], "expected_value": sums["revenue"] / sums["rows"]}
+    )
+
+
+def pooled_estimate(
+    features: pd.DataFrame, kind: pd.Series, pool: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each cold-start customer's win probability and expected value from `pool` (missing
+    for the others): its group's, shrunk towards its kind's; its kind's where the group was
+    never seen; every cold start's where the kind was not."""
+    groups = [c for c in pool.columns if c not in ("kind", *SUMS)]
+    everyone = _rates(pool[list(SUMS)].sum().to_frame().T).iloc[0]
+    by_kind = _rates(pool.groupby("kind")[list(SUMS)].sum())
+    cold = kind.notna()
+    wanted = _keys(features[cold], groups).assign(kind=kind[cold])
+    found = wanted.merge(pool, on=["kind", *groups], how="left").fillna({s: 0.0 for s in SUMS})
+    prior = by_kind.reindex(found["kind"]).fillna(everyone).set_index(found.index)
+    estimate = _shrunk(found, prior)
+    p_win = np.full(len(features), np.nan)
+    value = np.full(len(features), np.nan)
+    p_win[cold.to_numpy()] = estimate["p_win"].to_numpy()
+    value[cold.to_numpy()] = estimate["expected_value"].to_numpy()
+    return p_win, value
+
+
+def cold_start_reasons(
+    reasons: pd.DataFrame, kind: pd.Series, language: Language = "en"
+) -> pd.DataFrame:
+    """The model's reasons do not explain a pooled estimate: a cold-start customer's first
+    reason says where its estimate comes from (in `language`), and it has no other reason or
+    risk."""
+    cold = kind.notna().to_numpy()
+    out = reasons.astype("object").copy()
+    out.loc[cold] = None
+    said = {k: text.said(language) for k, text in REASONS.items()}
+    out.loc[cold, "reason_1"] = kind[cold].map(said).to_numpy()
+    return out
+
+
+def brier(p: np.ndarray, won: np.ndarray) -> float:
+    return float(np.mean((np.asarray(p, float) - np.asarray(won, float)) ** 2))
+
+
+def pool_against_champion(
+    model_input: pd.DataFrame,
+    predictions: pd.DataFrame,
+    champion: str,
+    horizon_days: int,
+    groups: Sequence[str],
+) -> dict[str, float | int]:
+    """The pool must earn its place: at each evaluation origin, a pool built only from rows
+    labelled before it predicts the cold-start customers there, and its Brier score is set
+    beside the champion's replayed win probability on the same customers."""
+    pooled, champions, outcomes = [], [], []
+    for origin, at_origin in predictions.groupby("origin"):
+        history = model_input[model_input["as_of"] + pd.Timedelta(days=horizon_days) <= origin]
+        pool = pooled_outcomes(history, horizon_days, groups)
+        rows = model_input[model_input["as_of"] == origin].merge(
+            at_origin[["customer_id", f"p_{champion}"]], on="customer_id"
+        )
+        kind = cold_start_kind(rows, horizon_days)
+        if pool.empty or not kind.notna().any():
+            continue
+        cold = kind.notna().to_numpy()
+        pooled.append(pooled_estimate(rows, kind, pool)[0][cold])
+        champions.append(rows[f"p_{champion}"].to_numpy()[cold])
+        outcomes.append(rows["won_any"].to_numpy()[cold])
+    if not outcomes:
+        return {"customers": 0}
+    won = np.concatenate(outcomes)
+    return {
+        "customers": int(len(won)),
+        "brier_pool": brier(np.concatenate(pooled), won),
+        "brier_champion": brier(np.concatenate(champions), won),
+    }
+
+
+def pool_earns_its_place(comparison: dict[str, float | int]) -> bool:
+    """Used only where it was measured and predicted the cold starts better than the model."""
+    return bool(comparison["customers"]) and comparison["brier_pool"] < comparison["brier_champion"]
