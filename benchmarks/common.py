@@ -5,13 +5,29 @@ from __future__ import annotations
 import json
 import resource
 import sys
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from kedro.config import OmegaConfigLoader
 
+from tier_ml.settings import CONFIG_LOADER_ARGS
 from tier_ml.sources.synthetic import SyntheticSpec, generate_crm
 
 CACHE = Path("data/01_raw/bench")
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+@cache
+def _shipped_parameters() -> dict[str, Any]:
+    return OmegaConfigLoader(str(CONF), env="base", **CONFIG_LOADER_ARGS)["parameters"]
+
+
+def shipped(key: str) -> dict[str, Any]:
+    """A top-level parameter as shipped in conf/base, resolved as `kedro run` resolves it
+    (e.g. `language` from globals.yml): the defaults a user gets."""
+    return _shipped_parameters()[key]
 
 
 def synthetic_on_disk(n_customers: int) -> Path:

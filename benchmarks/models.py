@@ -22,12 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import emit, load_crm, peak_rss_mb, synthetic_on_disk  # noqa: E402
+from benchmarks.common import emit, load_crm, peak_rss_mb, shipped, synthetic_on_disk  # noqa: E402
 from tier_ml.backtest import origin_model_input  # noqa: E402
 from tier_ml.features.build import (  # noqa: E402
     auto_cutoffs,
@@ -51,10 +50,6 @@ CDNOW_HORIZON = 91
 DATA_END = pd.Timestamp("2025-12-31")
 
 
-def _params(name: str) -> dict:
-    return yaml.safe_load((ROOT / "conf" / "base" / f"parameters_{name}.yml").read_text())[name]
-
-
 def _rounded(row: dict) -> dict:
     return {
         k: (round(v, 4) if isinstance(v, float) else v.date().isoformat())
@@ -66,8 +61,8 @@ def _rounded(row: dict) -> dict:
 
 def bench_training(n_customers: int = 100_000, max_rows: int | None = None) -> None:
     """`max_rows`: `train.sampling.max_rows` instead of the shipped one (0: every row)."""
-    features = FeatureParams.from_dict(_params("features"))
-    params = TrainParams.from_dict(_params("train"), features.horizon_days)
+    features = FeatureParams.from_dict(shipped("features"))
+    params = TrainParams.from_dict(shipped("train"), features.horizon_days)
     if max_rows is not None:
         sampling = replace(params.sampling, max_rows=max_rows or None)
         params = replace(params, sampling=sampling)
@@ -114,10 +109,10 @@ def bench_training(n_customers: int = 100_000, max_rows: int | None = None) -> N
 
 
 def bench_cdnow(n_customers: int | None = None) -> None:
-    features = FeatureParams.from_dict(_params("features"))
-    params = TrainParams.from_dict(_params("train"), CDNOW_HORIZON)
+    features = FeatureParams.from_dict(shipped("features"))
+    params = TrainParams.from_dict(shipped("train"), CDNOW_HORIZON)
     data = load_source(
-        "cdnow", {**_params("ingest")["cdnow"], "path": ROOT / _params("ingest")["cdnow"]["path"]}
+        "cdnow", {**shipped("ingest")["cdnow"], "path": ROOT / shipped("ingest")["cdnow"]["path"]}
     )
     customers, deals, activities = data.customers, data.deals, data.activities
     if n_customers is not None:

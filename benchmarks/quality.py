@@ -26,12 +26,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import emit  # noqa: E402
+from benchmarks.common import emit, shipped  # noqa: E402
 from tier_ml.backtest import origin_model_input  # noqa: E402
 from tier_ml.features.build import auto_cutoffs, data_start  # noqa: E402
 from tier_ml.features.config import FeatureParams  # noqa: E402
@@ -49,12 +48,6 @@ DATASETS = {
 }
 METRICS = ("auc", "pr_auc", "brier", "ece", "normalized_gini", "top_decile_capture")
 LOWER_IS_BETTER = {"brier", "ece"}
-
-
-def shipped(name: str, key: str | None = None) -> dict:
-    """The shipped defaults: `conf/base/parameters_<name>.yml` under its top-level key."""
-    text = (ROOT / "conf" / "base" / f"parameters_{name}.yml").read_text()
-    return yaml.safe_load(text)[key or name]
 
 
 def cdnow_export(folder: Path) -> dict:
@@ -122,7 +115,7 @@ def buyer_rates(frame: pd.DataFrame, method: str, rows: pd.DataFrame, horizon: i
     """Realised buyer rate per tier under the shipped quantile policy (no overlays)."""
     policy = TierPolicy(
         kind="quantile",
-        shares=shipped("score", "scoring")["shares"],
+        shares=shipped("scoring")["shares"],
         overlays=Overlays(inactivity_days=None, spend_threshold=None),
     )
     tiers = TierAssigner(policy).fit_assign(

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import emit, load_crm, peak_rss_mb, synthetic_on_disk  # noqa: E402
+from benchmarks.common import emit, load_crm, peak_rss_mb, shipped, synthetic_on_disk  # noqa: E402
 from tier_ml.features.build import (  # noqa: E402
     auto_cutoffs,
     build_feature_table,
@@ -39,15 +38,11 @@ from tier_ml.models.inputs import with_model_outputs  # noqa: E402
 from tier_ml.models.opportunity import fit_opportunity_model, opportunity_rows  # noqa: E402
 from tier_ml.models.segments import SegmentModel  # noqa: E402
 from tier_ml.models.training import TrainParams  # noqa: E402
-from tier_ml.scoring import ScoringParams, score_customers, scoring_features  # noqa: E402
-from tier_ml.tiering import TierPolicy  # noqa: E402
+from tier_ml.pipelines.score.nodes import scoring_params  # noqa: E402
+from tier_ml.scoring import score_customers, scoring_features  # noqa: E402
 from tier_ml.treeshap import exact_contributions  # noqa: E402
 
 AS_OF = pd.Timestamp("2025-12-31")
-
-
-def _params(name: str, key: str) -> dict:
-    return yaml.safe_load((ROOT / "conf" / "base" / f"parameters_{name}.yml").read_text())[key]
 
 
 def trained_models(n_customers: int, features: FeatureParams, params: TrainParams) -> dict:
@@ -123,13 +118,14 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--train-customers", type=int, default=20_000)
     args = parser.parse_args()
-    features = FeatureParams.from_dict(_params("features", "features"))
-    train = _params("train", "train")
+    features = FeatureParams.from_dict(shipped("features"))
+    train = shipped("train")
     params = TrainParams.from_dict(train, features.horizon_days)
     models = trained_models(args.train_customers, features, params)
-    scoring = _params("score", "scoring")
-    run_params = ScoringParams(
-        AS_OF, features.horizon_days, TierPolicy.from_dict(scoring), train["scorecard"]
+    scoring = shipped("scoring")
+    # the shipped scoring parameters as the score pipeline reads them (next step included)
+    run_params = scoring_params(
+        {**scoring, "as_of": AS_OF}, shipped("features"), train, str(AS_OF.date()), False
     )
     customers, deals, activities = load_crm(synthetic_on_disk(args.customers))
     phases = {}

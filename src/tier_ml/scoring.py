@@ -403,8 +403,8 @@ def next_steps(
     ltv = models["ltv"]
     steps, chosen = np.zeros(len(rows), dtype=int), np.full(len(rows), "", dtype=object)
     steps[~reaches], chosen[~reaches] = steps_to_cross(
-        ltv.predict,
-        features.iloc[search][ltv.features_],
+        ltv.predict_matrix,
+        ltv.matrix(features.iloc[search]),
         target[~reaches],
         actionable,
         params.next_step.max_steps,

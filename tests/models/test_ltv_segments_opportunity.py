@@ -52,6 +52,15 @@ def test_hurdle_value_is_win_probability_times_revenue_if_won(candidates):
 
 
 @pytest.mark.parametrize("method", ["model", "tweedie"])
+def test_a_value_from_the_converted_matrix_is_the_models_own(candidates, method):
+    """The next-step search converts rows to the model matrix once and re-predicts from it."""
+    fitted, test = candidates
+    ltv = fitted[method].ltv
+    rows = test[ltv.features_]
+    np.testing.assert_allclose(ltv.predict_matrix(ltv.matrix(rows)), ltv.predict(rows))
+
+
+@pytest.mark.parametrize("method", ["model", "tweedie"])
 def test_scoring_gives_the_ltv_models_own_expected_value(candidates, method):
     """Scoring reuses the P(win) of the reasons for the hurdle model; the value must be the
     model's own, for the hurdle and for Tweedie alike."""

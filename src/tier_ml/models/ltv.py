@@ -57,13 +57,21 @@ class TweedieLTV(BaseEstimator):
         )
         return self
 
+    def matrix(self, X: pd.DataFrame) -> pd.DataFrame:
+        return to_matrix(X, self.features_, self.categories_)
+
+    def predict_matrix(self, matrix: pd.DataFrame) -> np.ndarray:
+        """`predict` of rows already in the model matrix: a search that re-predicts the same
+        rows many times converts them once."""
+        return self.booster_.predict(matrix)
+
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.booster_.predict(to_matrix(X, self.features_, self.categories_))
+        return self.predict_matrix(self.matrix(X))
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Exact TreeSHAP on the log scale of the expected value (Tweedie's log link): one
         column per feature plus the base value last."""
-        return exact_contributions(self.booster_, to_matrix(X, self.features_, self.categories_))
+        return exact_contributions(self.booster_, self.matrix(X))
 
 
 class HurdleLTV(BaseEstimator):
@@ -111,7 +119,7 @@ class HurdleLTV(BaseEstimator):
             weight_valid[buyers_valid],
         )
         residual = np.log1p(np.asarray(revenue_valid)[buyers_valid]) - self.amount_.predict(
-            self._matrix(X_valid[buyers_valid])
+            self.matrix(X_valid[buyers_valid])
         )
         self.smearing_ = float(np.average(np.exp(residual), weights=weight_valid[buyers_valid]))
         return self
@@ -135,20 +143,31 @@ class HurdleLTV(BaseEstimator):
         settings = {**lgbm_settings(self.lgbm_params, self.seed), "n_estimators": trees}
         buyers = revenue > 0
         self.amount_ = lgb.LGBMRegressor(**settings).fit(
-            self._matrix(X[buyers]), np.log1p(revenue[buyers]), sample_weight=weight[buyers]
+            self.matrix(X[buyers]), np.log1p(revenue[buyers]), sample_weight=weight[buyers]
         )
         return self
 
-    def _matrix(self, X: pd.DataFrame) -> pd.DataFrame:
+    def matrix(self, X: pd.DataFrame) -> pd.DataFrame:
         return to_matrix(X, self.features_, self.categories_)
+
+    def predict_matrix(self, matrix: pd.DataFrame) -> np.ndarray:
+        """`predict` of rows already in the model matrix, for a search that re-predicts the
+        same rows many times. The win-probability model must read the same matrix, as it
+        does when both are fitted on the same columns (`fit_model_candidate`)."""
+        same = self.propensity.features_ == self.features_
+        if not same or self.propensity.categories_ != self.categories_:
+            raise ValueError("the win-probability model reads other columns than the amount's")
+        raw = self.propensity.booster_.predict(matrix, raw_score=True)
+        amount = np.expm1(self.amount_.predict(matrix)) * self.smearing_
+        return self.propensity.calibrate(raw) * amount
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Exact TreeSHAP of the amount model on its log1p scale: one column per feature plus
         the base value last."""
-        return exact_contributions(self.amount_, self._matrix(X))
+        return exact_contributions(self.amount_, self.matrix(X))
 
     def revenue_if_won(self, X: pd.DataFrame) -> np.ndarray:
-        return np.expm1(self.amount_.predict(self._matrix(X))) * self.smearing_
+        return np.expm1(self.amount_.predict(self.matrix(X))) * self.smearing_
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.propensity.predict(X) * self.revenue_if_won(X)
