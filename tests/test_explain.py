@@ -15,6 +15,7 @@ from tier_ml.explain import (
     group_columns,
     link_scale,
     money_shown,
+    money_unit,
     one_hot_groups,
     reason_codes,
     top_contributions,
@@ -93,6 +94,20 @@ def test_value_reasons_begin_with_the_part_that_drives_them():
     assert second["risk_1"] == f"less likely to buy: 0 open deals ({shown[1, 0]:+,})"
     assert second["risk_2"] == f"smaller: 0 won in the last 180 days ({shown[1, 1]:+,})"
     assert second[["reason_1", "reason_2"]].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("currency", "language", "up", "down"),
+    [
+        ("USD", "en", " (+$8,400)", " (-$2,100)"),
+        ("CHF", "en", " (+8,400 CHF)", " (-2,100 CHF)"),
+        ("", "en", " (+8,400)", " (-2,100)"),
+        ("USD", "zh", "（+US$8,400）", "（-US$2,100）"),
+    ],
+)
+def test_value_effects_are_said_in_the_runs_currency(currency, language, up, down):
+    unit = money_unit(currency)
+    assert (unit.say(8_400, language), unit.say(-2_100, language)) == (up, down)
 
 
 def test_reasons_are_signed_ranked_and_carry_the_customers_values():

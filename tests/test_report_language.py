@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import numpy as np
@@ -15,7 +16,8 @@ from tier_ml.cold_start import REASONS
 from tier_ml.explain import DRIVER_WORDS, MONEY, POINTS, reason_codes
 from tier_ml.features.registry import FeatureConfig, reason_registry
 from tier_ml.language import Text
-from tier_ml.report.content import METHOD_LABELS, WORDS, build_content
+from tier_ml.models.candidates import BASELINES, LABELS
+from tier_ml.report.content import METHOD_LABELS, WORDS, build_content, card_in
 from tier_ml.report.html import render
 from tier_ml.report.plots import CHART_WORDS
 from tier_ml.tiering import ACTIONS, CHANGE_REASONS, MEASURES, Overlays, TierAssigner, TierPolicy
@@ -185,13 +187,58 @@ def zh_page() -> str:
         currency="USD",
         horizon_days=180,
     )
-    return render(content)
+    return render(replace(content, model_card=card_in(ENGLISH_CARD, "zh")))
+
+
+# a training's model card as it is stored: in English (tier_ml.model_card.model_card)
+ENGLISH_CARD = {
+    "champion": {
+        "method": "model",
+        "label": LABELS["model"],
+        "best_baseline": "rfm",
+        "reason": "the LightGBM model beats RFM quintiles with 95 % confidence",
+        "evidence": "rolling origins 2025-05-31, 2025-06-30",
+        "versions": {"propensity": 3},
+    },
+    "data": {
+        "source": "synthetic",
+        "data_start": "2023-01-01",
+        "data_end": "2025-12-31",
+        "customers": 5,
+        "deals": 10,
+        "activities": 0,
+        "deal_history": 0,
+        "quarantined": 0,
+    },
+    "training": {
+        "horizon_days": 180,
+        "cutoffs": ["2025-05-31", "2025-06-30"],
+        "trained_through": "2025-12-27",
+        "positives": 3,
+        "negatives": 7,
+        "features": 4,
+    },
+    "held_out": [{"metric": "auc", "value": 0.8}],
+    "calibration": {"method": "platt", "ece": 0.02},
+    "candidates": [
+        {"method": m, "label": LABELS[m], "baseline": m in BASELINES, "champion": m == "model"}
+        for m in ("rfm", "scorecard", "model")
+    ],
+    "limits": [{"code": "no_activities", "text": "No activities in this data: engagement."}],
+}
+CARD_ENGLISH = {
+    ENGLISH_CARD["champion"]["reason"],
+    "rolling origins",
+    "platt",  # the stored method name; "Platt" is a name, in Chinese too
+    *(LABELS[m] for m in ("rfm", "scorecard", "model")),
+}
 
 
 def test_the_zh_page_shows_no_english_catalogue_string():
     text = visible_text(zh_page())
-    shown = sorted(piece for piece in english_fragments() if piece in text)
+    shown = sorted(piece for piece in english_fragments() | CARD_ENGLISH if piece in text)
     assert not shown, f"English on the zh page: {shown}"
+    assert "模型卡" in text and "Platt 缩放" in text
     assert "预期价值 US$" in text and "：" in text
 
 

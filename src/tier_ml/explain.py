@@ -24,7 +24,7 @@ points: its own parts explain it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -32,6 +32,7 @@ import pandas as pd
 
 from tier_ml.features.registry import FeatureSpec
 from tier_ml.language import Language, Text
+from tier_ml.report.numbers import money_change
 
 LIKELIHOOD, SIZE = "likelihood", "size"  # the part of the expected value that drives an effect
 DRIVER_WORDS = {  # (led by the likelihood part, raises the value): how its reason begins
@@ -142,20 +143,29 @@ def money_shown(effects: np.ndarray) -> np.ndarray:
 class EffectUnit:
     """How a reason shows its effect: `shown` rounds effects to the whole numbers a reader
     sees (0: too small to see, so no reason), `words` write one of them in a language, from
-    its number as `scale` gives it (tenths of points are said in points)."""
+    its number as `scale` gives it (tenths of points are said in points), or as money in
+    `currency` where that is set ("" for money without a currency)."""
 
     shown: Callable[[np.ndarray], np.ndarray]
     words: Text
     scale: Callable[[int], float | int] = int
+    currency: str | None = None
 
     def say(self, shown: int, language: Language) -> str:
-        return self.words.said(language).format(self.scale(shown))
+        if self.currency is None:
+            return self.words.said(language).format(self.scale(shown))
+        return self.words.said(language).format(money_change(shown, self.currency, language))
 
 
 POINTS = EffectUnit(
     tenths_of_points, Text(" ({:+.1f} pts)", "（{:+.1f} 个百分点）"), lambda tenths: tenths / 10
 )
-MONEY = EffectUnit(money_shown, Text(" ({:+,})", "（{:+,}）"))
+MONEY = EffectUnit(money_shown, Text(" ({})", "（{}）"), currency="")
+
+
+def money_unit(currency: str) -> EffectUnit:
+    """Effects on the expected value in the run's currency (`currency`): "(+$8,400)"."""
+    return replace(MONEY, currency=currency)
 
 
 def _effects(shown: np.ndarray, unit: EffectUnit, language: Language) -> np.ndarray:

@@ -23,10 +23,10 @@ from tier_ml.cold_start import (
     pooled_estimate,
 )
 from tier_ml.explain import (
-    MONEY,
     ValueParts,
     group_columns,
     link_scale,
+    money_unit,
     one_hot_groups,
     reason_codes,
     top_contributions,
@@ -102,6 +102,7 @@ class ScoringParams:
     top_contributions: int = 8
     btyd: bool = False
     next_step: NextStepParams = NextStepParams()
+    currency: str = ""  # of the money in reasons (the report's too: globals.yml)
 
 
 def scoring_features(
@@ -223,7 +224,7 @@ def _model_reasons(
         registry,
         params.n_reasons,
         params.n_risks,
-        MONEY,
+        money_unit(params.currency),
         led,
         params.policy.language,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -228,6 +229,7 @@ WORDS = {
                 "normalized_gini": "Gini",
             },
             "limit_texts": {},  # English is the card's own text
+            "calibration_methods": {},  # English is the card's own text
         },
         "glossary": [
             "AUC: the chance that a customer who bought is ranked above one who did not "
@@ -434,6 +436,12 @@ WORDS = {
                 "ece": "ECE",
                 "normalized_gini": "Gini",
             },
+            "calibration_methods": {
+                "platt": "Platt 缩放（逻辑回归）",
+                "isotonic": "保序回归",
+                "none": "不校准（模型自身的概率）",
+                "isotonic mapping of the baseline's score": "基线分数的保序映射",
+            },
             "limit_texts": {
                 "no_activities": "数据中没有活动记录：拜访、会议、电话等互动不影响成交概率和分级。",
                 "no_deal_history": "没有商机历史：未结商机会变化的字段按创建时的值读取；"
@@ -528,6 +536,38 @@ def champion_statement(
         "text": text,
         "evidence": evidence,
         "baseline": str(champion in BASELINES).lower(),
+    }
+
+
+ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def card_in(card: dict[str, Any] | None, language: str) -> dict[str, Any] | None:
+    """The model card as the report says it: in English its own words; in another language
+    the champion's reason and evidence (the champion statement's), the candidates' names and
+    the calibration method from the catalogue."""
+    if not card or language == "en":
+        return card
+    champion = card["champion"]
+    selection = {
+        "champion": champion["method"],
+        "best_baseline": champion["best_baseline"],
+        "evidence": champion["evidence"],
+        "origins": ISO_DATE.findall(champion["evidence"]),
+    }
+    statement = champion_statement(selection, pd.DataFrame(card["candidates"]), language)
+    methods = WORDS[language]["card"]["calibration_methods"]
+    calibration = card["calibration"]
+    return {
+        **card,
+        "champion": {**champion, "reason": statement["text"], "evidence": statement["evidence"]},
+        "candidates": [
+            {**row, "label": method_label(row["method"], language)} for row in card["candidates"]
+        ],
+        "calibration": {
+            **calibration,
+            "method": methods.get(calibration["method"], calibration["method"]),
+        },
     }
 
 

@@ -15,6 +15,7 @@ from tier_ml.features.registry import feature_registry, reason_registry
 from tier_ml.models.baselines import last_period_column, last_period_revenue
 from tier_ml.report.content import (
     build_content,
+    card_in,
     figure_data_uri,
     latest_run,
     method_label,
@@ -131,7 +132,7 @@ def build_report(
     content = replace(
         content,
         drift=drift_overview(score_drift, score_store["as_of"].max(), drift_labels),
-        model_card=model_card,
+        model_card=card_in(model_card, language),
     )
     content.images["value"] = figure_data_uri(
         value_figure(content.headline, content.value_label, language)

@@ -47,6 +47,7 @@ def scoring_params(
         top_contributions=int(scoring["top_contributions"]),
         btyd=btyd,
         next_step=NextStepParams.from_dict(scoring.get("next_step")),
+        currency=str(scoring.get("currency") or ""),
     )
 
 
