@@ -171,6 +171,15 @@ def test_the_report_shows_the_alert_and_the_features_that_moved():
     alert = html.split('data-testid="drift-alert">')[1].split("</p>")[0]
     assert "since training: Annual revenue (0.90)" in alert
     assert "since the previous run: Annual revenue (0.30)" in alert
+    assert alert.rstrip().endswith("</a>.")
+    # in Chinese with Chinese punctuation: no ASCII colon, brackets or full stop
+    zh = build_content(
+        report_scores(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {}, "zh", 5, 5, None, {}
+    )
+    zh_html = render(replace(zh, drift=overview))
+    zh_alert = zh_html.split('data-testid="drift-alert">')[1].split("</p>")[0]
+    assert "（0.90）" in zh_alert and "；" in zh_alert and zh_alert.rstrip().endswith("</a>。")
+    assert not set(":;()") & set(zh_alert.split("<a ")[0].replace("</strong>", ""))
     assert 'data-feature="tier" class="drift-warning"' in html
     # a run with nothing to compare with says so, and raises no alert
     quiet = render(replace(content, drift=drift_overview(drift.iloc[:0], AS_OF, labels)))
