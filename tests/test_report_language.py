@@ -239,6 +239,8 @@ def test_the_zh_page_shows_no_english_catalogue_string():
     shown = sorted(piece for piece in english_fragments() | CARD_ENGLISH if piece in text)
     assert not shown, f"English on the zh page: {shown}"
     assert "模型卡" in text and "Platt 缩放" in text
+    card = visible_text(zh_page().split('data-testid="model-card"')[1].split("</section>")[0])
+    assert not set(";:") & set(card), "the zh model card uses ASCII punctuation"
     assert "预期价值 US$" in text and "：" in text
 
 
