@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import brier_score_loss
 
 from tier_ml.language import Language, Text
 
@@ -136,10 +137,6 @@ def cold_start_reasons(
     return out
 
 
-def brier(p: np.ndarray, won: np.ndarray) -> float:
-    return float(np.mean((np.asarray(p, float) - np.asarray(won, float)) ** 2))
-
-
 def pool_against_champion(
     model_input: pd.DataFrame,
     predictions: pd.DataFrame,
@@ -169,8 +166,8 @@ def pool_against_champion(
     won = np.concatenate(outcomes)
     return {
         "customers": int(len(won)),
-        "brier_pool": brier(np.concatenate(pooled), won),
-        "brier_champion": brier(np.concatenate(champions), won),
+        "brier_pool": float(brier_score_loss(won, np.concatenate(pooled))),
+        "brier_champion": float(brier_score_loss(won, np.concatenate(champions))),
     }
 
 
