@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,28 @@ def env_config(env: str, key: str = "parameters") -> dict:
 
 
 @pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session for every Spark test (its JVM takes seconds to start and
+    warm), with the feature engine's own settings on it; Python workers run this
+    interpreter, as spark_udf needs."""
+    pytest.importorskip("pyspark", reason="pyspark: the spark extra (make test installs it)")
+    from pyspark.sql import SparkSession
+
+    from tier_ml.features import engine
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    yield engine.spark_session()
+    session.stop()
+    engine.spark_session.cache_clear()
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip("../shared/data is not beside the project")
@@ -44,11 +67,13 @@ def shared_data() -> Path:
 
 # Under `pytest -n N --dist loadgroup` (make test), tests that share an expensive
 # session fixture run on one worker, so it is built once: the trained e2e project, the model
-# tests' synthetic CRM and model input.
+# tests' synthetic CRM and model input, the Spark session (one JVM).
 SHARED_FIXTURE_GROUPS = {
     "tests/e2e/test_notebooks.py": "project_run",
     "tests/e2e/test_report_browser.py": "project_run",
     "tests/models/": "model_input",
+    "tests/test_spark_features.py": "spark",
+    "tests/pipelines/test_portable.py": "spark",
 }
 
 

@@ -399,7 +399,7 @@ def garbage_table(draw, name: str, columns: tuple[str, ...], key: str | None = N
 
 
 @pytest.mark.slow
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     c=garbage_table("customers", ("customer_id", "created_at", "employees"), "customer_id"),
     d=garbage_table(

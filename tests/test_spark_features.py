@@ -15,24 +15,6 @@ CUTOFFS = [pd.Timestamp("2025-03-31"), pd.Timestamp("2025-06-30")]
 
 
 @pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark", reason="pyspark: the spark extra (make test installs it)")
-    from pyspark.sql import SparkSession
-
-    from tier_ml.features import engine
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
-    yield engine.spark_session()  # the engine's own settings on this session
-    session.stop()
-    engine.spark_session.cache_clear()
-
-
-@pytest.fixture(scope="module")
 def crm():
     return generate_crm(SyntheticSpec(n_customers=600, seed=5))
 

@@ -49,7 +49,7 @@ def project_run(tmp_path_factory) -> Path:
     """The default pipeline on a small synthetic CRM, then a later scoring run, so that the
     report has tier changes to show."""
     project = copy_project(tmp_path_factory.mktemp("project"), "notebooks")
-    small = "ingest.synthetic.n_customers=1500"
+    small = "ingest.synthetic.n_customers=800"
     # trained and scored on data to 2025-09-30 (the champion is trained through then); three
     # months later new data arrives and the same champion scores it
     first = kedro(project, "run", f"--params={small},ingest.synthetic.end_date=2025-09-30")

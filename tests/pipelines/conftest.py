@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
@@ -20,7 +22,14 @@ KINDS = ["propensity", "ltv", "segments", "opportunity", "scoring"]
 @pytest.fixture
 def tracking(tmp_path, monkeypatch):
     """A fresh SQLite tracking store and an active run, as kedro-mlflow's hook provides."""
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with tracking_store(tmp_path, monkeypatch) as uri:
+        yield uri
+
+
+@contextmanager
+def tracking_store(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh SQLite tracking store in `folder`, with every run ended afterwards."""
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment("tier_ml_test")

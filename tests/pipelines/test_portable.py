@@ -3,15 +3,12 @@ feature rows into predictions and tiers; on Spark through spark_udf when pyspark
 
 from __future__ import annotations
 
-import os
-import sys
-
 import mlflow
 import numpy as np
 import pytest
 from kedro.runner import SequentialRunner
 
-from tests.pipelines.conftest import bare_catalog, small_parameters
+from tests.pipelines.conftest import bare_catalog, small_parameters, tracking_store
 from tier_ml.pipelines.features import create_pipeline as features_pipeline
 from tier_ml.pipelines.ingest import create_pipeline as ingest_pipeline
 from tier_ml.pipelines.train import create_pipeline as train_pipeline
@@ -20,15 +17,18 @@ from tier_ml.portable import OUTPUT_COLUMNS
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def trained(tracking, tmp_path):
-    catalog = bare_catalog(small_parameters(), tmp_path)
-    with mlflow.start_run():
-        SequentialRunner().run(ingest_pipeline() + features_pipeline() + train_pipeline(), catalog)
-    models = catalog["trained_models"].load()
-    model_input = catalog["model_input_table"].load()
-    rows = model_input[model_input["as_of"] == model_input["as_of"].max()]
-    return models, rows
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Trained and registered once for the module, in a tracking store of its own."""
+    folder = tmp_path_factory.mktemp("portable")
+    with pytest.MonkeyPatch.context() as monkeypatch, tracking_store(folder, monkeypatch):
+        catalog = bare_catalog(small_parameters(), folder)
+        with mlflow.start_run():
+            pipeline = ingest_pipeline() + features_pipeline() + train_pipeline()
+            SequentialRunner().run(pipeline, catalog)
+        model_input = catalog["model_input_table"].load()
+        rows = model_input[model_input["as_of"] == model_input["as_of"].max()]
+        yield catalog["trained_models"].load(), rows
 
 
 def test_pyfunc_scores_feature_rows_into_tiers(trained):
@@ -43,30 +43,16 @@ def test_pyfunc_scores_feature_rows_into_tiers(trained):
     assert out["segment"].isin(list(models.segments.names_.values())).all()
 
 
-def test_pyfunc_runs_on_spark(trained):
-    pyspark = pytest.importorskip("pyspark", reason="pyspark: make test-spark installs it")
-    from pyspark.sql import SparkSession
-
+def test_pyfunc_runs_on_spark(trained, spark):
     models, rows = trained
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("tier_ml")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
+    sample = rows[models.features].head(200).reset_index(drop=True)
+    frame = spark.createDataFrame(
+        sample.astype({c: "object" for c in sample.columns if sample[c].dtype == "str"})
     )
-    try:
-        sample = rows[models.features].head(200).reset_index(drop=True)
-        frame = spark.createDataFrame(
-            sample.astype({c: "object" for c in sample.columns if sample[c].dtype == "str"})
-        )
-        udf = mlflow.pyfunc.spark_udf(
-            spark, "models:/tier_ml_scoring@champion", result_type="p_win double, tier string"
-        )
-        scored = frame.withColumn("out", udf(*frame.columns)).select("out.*").toPandas()
-    finally:
-        spark.stop()
+    udf = mlflow.pyfunc.spark_udf(
+        spark, "models:/tier_ml_scoring@champion", result_type="p_win double, tier string"
+    )
+    scored = frame.withColumn("out", udf(*frame.columns)).select("out.*").toPandas()
     expected = mlflow.pyfunc.load_model("models:/tier_ml_scoring@champion").predict(sample)
     np.testing.assert_allclose(scored["p_win"], expected["p_win"], rtol=1e-9)
     assert scored["tier"].tolist() == expected["tier"].tolist()
-    assert pyspark.__version__
