@@ -29,6 +29,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from tier_ml.features.registry import FeatureSpec
 from tier_ml.language import Language, Text
@@ -278,18 +279,28 @@ def top_contributions(
         else:
             category[at] = shown.astype("str").to_numpy(dtype=object, na_value=None)
     led = None if likelihood_led is None else likelihood_led.to_numpy(bool)[rows, cols]
-    driver = np.full(len(rows), None) if led is None else np.where(led, LIKELIHOOD, SIZE)
+    driver = (
+        pd.array(np.full(len(rows), None), dtype="str")
+        if led is None
+        else labels_at(np.array([SIZE, LIKELIHOOD]), led.astype(np.int64))
+    )
     return pd.DataFrame(
         {
             "customer_id": customer_ids.to_numpy()[rows],
-            "feature": pd.array(names[cols], dtype="str"),
+            "feature": labels_at(names, cols),
             "value": number,
             "category": pd.array(category, dtype="str"),
             "contribution": matrix[rows, cols],
             "effect": np.full(len(rows), np.nan) if effects is None else ranked[rows, cols],
-            "driver": pd.array(driver, dtype="str"),
+            "driver": driver,
         }
     )
+
+
+def labels_at(labels: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """`labels[codes]` as a string column, taken in Arrow: eight rows per customer are
+    millions of strings, which Python objects would have to convert one by one."""
+    return pd.array(pa.array(labels.tolist(), pa.large_string()).take(pa.array(codes)), dtype="str")
 
 
 def contribution_changes(

@@ -3,25 +3,28 @@ calls, open pipeline) that the champion itself says lifts a B or C account over 
 the next tier up, said in words.
 
 The search re-predicts expected value with one feature raised by whole steps, at most
-`max_steps`, and keeps the fewest steps over the features (ties: the feature listed first).
-It varies only features the fitted models are constrained on (LightGBM monotone +1,
-`train.monotone_increasing`): for those, more never lowers the score, so the answer is never
-perverse ("fewer meetings would help"), and the fewest steps can be found by bisection with
-a few batched predicts per feature. Other columns
-stay as they are (a meeting added to `act_meeting_90d` does not also raise `act_total_90d`),
-so the answer errs on the side of more effort. A and D accounts get none: A has no tier above
-it, and D is "hold off", where the playbook spends no selling time.
+`max_steps` (re-walking only the trees that split on it: `models.what_if`), and keeps the
+fewest steps over the features (ties: the feature listed first). It varies only features the
+fitted models are constrained on (LightGBM monotone +1, `train.monotone_increasing`): for
+those, more never lowers the score, so the answer is never perverse ("fewer meetings would
+help"), and the fewest steps can be found by bisection with a few batched predicts per
+feature. Other columns stay as they are (a meeting added to `act_meeting_90d` does not also
+raise `act_total_90d`), so the answer errs on the side of more effort. A and D accounts get
+none: A has no tier above it, and D is "hold off", where the playbook spends no selling time.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from tier_ml.distinct import per_distinct
+from tier_ml.models.what_if import WhatIf
 
 SEARCHED = ("B", "C")  # the tiers that get a next step; the tier above each is its target
 ACTIVITY = re.compile(r"^act_(?P<type>.+)_(?P<days>\d+)d$")
@@ -90,44 +93,45 @@ def increasing_features(booster: Any, features: list[str]) -> set[str]:
 
 
 def steps_to_cross(
-    value_of: Callable[[pd.DataFrame], np.ndarray],
-    rows: pd.DataFrame,
+    value_with: WhatIf,
+    start: pd.DataFrame,
     target: np.ndarray,
     actionable: Mapping[str, float],
     max_steps: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the fewest steps of one actionable feature after which `value_of` (the
-    model's expected value) exceeds `target`, and that feature (ties: the first listed); 0 and
-    "" where none does within `max_steps`. A missing count or amount is taken as none (0)."""
-    steps = np.zeros(len(rows), dtype=int)
-    chosen = np.full(len(rows), "", dtype=object)
+    """Per row of `start` (the actionable features' current values), the fewest steps of one
+    actionable feature after which `value_with` (the model's expected value with that feature
+    changed) exceeds `target`, and that feature (ties: the first listed); 0 and "" where none
+    does within `max_steps`. A missing count or amount is taken as none (0)."""
+    steps = np.zeros(len(start), dtype=int)
+    chosen = np.full(len(start), "", dtype=object)
     for name, step in actionable.items():
-        fewest = fewest_steps(value_of, rows, name, step, target, max_steps)
+        now = start[name].fillna(0.0).to_numpy(float)
+        fewest = fewest_steps(value_with, name, now, step, target, max_steps)
         better = (fewest > 0) & ((steps == 0) | (fewest < steps))
         steps[better], chosen[better] = fewest[better], name
     return steps, chosen
 
 
 def fewest_steps(
-    value_of: Callable[[pd.DataFrame], np.ndarray],
-    rows: pd.DataFrame,
+    value_with: WhatIf,
     feature: str,
+    start: np.ndarray,
     step: float,
     target: np.ndarray,
     max_steps: int,
 ) -> np.ndarray:
-    """Per row, the fewest steps of `feature` that lift `value_of` above `target` (0: not
-    within `max_steps`). The model is monotone in the feature, so one batched predict at
-    `max_steps` sets aside the rows out of reach and a bisection finds the rest in about
-    log2(max_steps) more: a handful of predicts, however many steps are allowed."""
-    start = rows[feature].fillna(0.0).to_numpy(float)
+    """Per row, the fewest steps of `feature` up from `start` that lift `value_with` above
+    `target` (0: not within `max_steps`). The model is monotone in the feature, so one
+    batched predict at `max_steps` sets aside the rows out of reach and a bisection finds the
+    rest in about log2(max_steps) more: a handful of predicts, however many steps are
+    allowed."""
 
     def crosses(at: np.ndarray, k: np.ndarray) -> np.ndarray:
-        moved = rows.iloc[at].assign(**{feature: start[at] + k * step})
-        return value_of(moved) > target[at]
+        return value_with(feature, at, start[at] + k * step) > target[at]
 
-    every = np.arange(len(rows))
-    reach = every[crosses(every, np.full(len(rows), max_steps))]
+    every = np.arange(len(start))
+    reach = every[crosses(every, np.full(len(start), max_steps))]
     low = np.zeros(len(reach), dtype=int)  # known not to cross (the current value)
     high = np.full(len(reach), max_steps)  # known to cross
     while (open_ := high - low > 1).any():
@@ -135,7 +139,7 @@ def fewest_steps(
         crossed = crosses(reach[open_], middle)
         high[open_] = np.where(crossed, middle, high[open_])
         low[open_] = np.where(crossed, low[open_], middle)
-    fewest = np.zeros(len(rows), dtype=int)
+    fewest = np.zeros(len(start), dtype=int)
     fewest[reach] = high
     return fewest
 
@@ -175,24 +179,20 @@ def next_step_sentences(
     chosen: np.ndarray,
     params: NextStepParams,
     language: str,
-) -> list[str]:
+) -> np.ndarray:
     """One sentence per searched account: the change that moves it up, that its value
     already reaches the tier above (held by an overlay or hysteresis), or that nothing
     within `max_steps` does. Never an answer the model did not give."""
     words = WORDS[language]
     names = [feature_name(f, language) for f in params.actionable]
     tried = words["or"].join(filter(None, (words["sep"].join(names[:-1]), names[-1])))
-    out = []
-    for current, up, held, k, feature in zip(
-        tier, target_tier, reaches, steps, chosen, strict=True
-    ):
+
+    def sentence(current: str, up: str, held: bool, k: int, feature: str) -> str:
         if held:
-            out.append(words["held"].format(tier=up, current=current))
-        elif k == 0:
-            out.append(
-                words["out_of_reach"].format(steps=params.max_steps, features=tried, tier=up)
-            )
-        else:
-            change = change_words(feature, k * params.actionable[feature], language)
-            out.append(words["moves"].format(change=change, tier=up))
-    return out
+            return words["held"].format(tier=up, current=current)
+        if k == 0:
+            return words["out_of_reach"].format(steps=params.max_steps, features=tried, tier=up)
+        change = change_words(feature, k * params.actionable[feature], language)
+        return words["moves"].format(change=change, tier=up)
+
+    return per_distinct(sentence, tier, target_tier, reaches, steps, chosen)

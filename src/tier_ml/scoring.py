@@ -22,6 +22,7 @@ from tier_ml.cold_start import (
     no_purchases_yet,
     pooled_estimate,
 )
+from tier_ml.distinct import per_distinct
 from tier_ml.explain import (
     ValueParts,
     group_columns,
@@ -84,7 +85,8 @@ SCORE_COLUMNS = [
     "source",
 ]
 RULES_MAPPER = "rules_mapper"  # models key of a fitted ScoreMapper for the scorecard score
-EXPLAIN_BATCH_ROWS = 100_000  # customers per TreeSHAP call
+# customers per TreeSHAP call: two of its largest blocks (`treeshap.ROWS_PER_TASK`)
+EXPLAIN_BATCH_ROWS = 131_072
 
 logger = logging.getLogger(__name__)
 
@@ -173,27 +175,31 @@ def log_amount(raw: np.ndarray) -> np.ndarray:
     return np.log(np.expm1(raw))
 
 
-def likelihood_scales(propensity: Any, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The win-probability model's TreeSHAP (base last) on the probability scale and on the
-    log-probability scale: the first adds up to p_win, the second to log p_win."""
-    raw = raw_contributions(propensity, features[propensity.features_])
+def likelihood_scales(propensity: Any, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The win-probability model's TreeSHAP `raw` (base last; overwritten) on the
+    probability scale and on the log-probability scale: the first adds up to p_win, the
+    second to log p_win."""
     probability = link_scale(raw, propensity.calibrate)
     return probability, link_scale(raw, lambda m: np.log(propensity.calibrate(m)), out=raw)
 
 
 def value_parts(
-    propensity: Any, ltv: Any, features: pd.DataFrame, log_probability: np.ndarray
+    propensity: Any,
+    ltv: Any,
+    size: np.ndarray,
+    log_probability: np.ndarray,
+    index: pd.Index,
 ) -> ValueParts:
     """log EV split into the win-probability model's part (its TreeSHAP on log p_win) and
-    the amount's part: the hurdle's amount model rescaled from its log1p scale to log, or a
-    Tweedie model's log EV (its raw score: one model) less the likelihood part."""
-    size = raw_contributions(ltv, features[ltv.features_])
+    the amount's part from the LTV model's TreeSHAP `size` (overwritten): the hurdle's amount
+    model rescaled from its log1p scale to log, or a Tweedie model's log EV (its raw score:
+    one model) less the likelihood part."""
     hurdle = isinstance(ltv, HurdleLTV)
     if hurdle:
         link_scale(size, log_amount, out=size)
         size[:, -1] += np.log(ltv.smearing_)
-    likely = by_feature(log_probability, propensity.features_, features.index)
-    large = by_feature(size, ltv.features_, features.index)
+    likely = by_feature(log_probability, propensity.features_, index)
+    large = by_feature(size, ltv.features_, index)
     columns = likely.columns.union(large.columns, sort=False)
     likely, large = (f.reindex(columns=columns, fill_value=0.0) for f in (likely, large))
     if hurdle:
@@ -201,20 +207,36 @@ def value_parts(
     return ValueParts(likely, large - likely, size[:, -1])
 
 
+@dataclass(frozen=True)
+class ModelScores:
+    """What the champion gives every customer in one pass: P(win) and the expected value
+    (both the TreeSHAP sums, exact: no model predicts twice), the raw scores they come from
+    (`propensity` and `ltv`, for the next-step search), and the reasons."""
+
+    p_win: np.ndarray
+    value: np.ndarray
+    raw: dict[str, np.ndarray]
+    reasons: pd.DataFrame
+    long: pd.DataFrame
+
+
 def _model_reasons(
     models: Mapping[str, Any],
     features: pd.DataFrame,
     params: ScoringParams,
     registry: Mapping[str, FeatureSpec],
-) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
-    """P(win), and reasons for the expected value: each feature's effect on it in money, said
-    with the part (likely to buy, or large) that drives it. The long table keeps each
+) -> ModelScores:
+    """P(win), the expected value, and reasons for it: each feature's effect on it in money,
+    said with the part (likely to buy, or large) that drives it. The long table keeps each
     feature's win-probability contribution beside its effect."""
-    propensity = models["propensity"]
-    probability, log_probability = likelihood_scales(propensity, features)
-    parts = value_parts(propensity, models["ltv"], features, log_probability)
-    led, effects = parts.likelihood_led(), parts.money()
-    del parts, log_probability  # a million customers: free what the reasons do not read
+    propensity, ltv = models["propensity"], models["ltv"]
+    likely = raw_contributions(propensity, features[propensity.features_])
+    size = raw_contributions(ltv, features[ltv.features_])
+    raw = {"propensity": likely.sum(axis=1), "ltv": size.sum(axis=1)}
+    probability, log_probability = likelihood_scales(propensity, likely)
+    parts = value_parts(propensity, ltv, size, log_probability, features.index)
+    led, effects, value = parts.likelihood_led(), parts.money(), np.exp(parts.log_value())
+    del parts, log_probability, likely, size  # a million customers: free what is not read
     contributions = by_feature(probability, propensity.features_, features.index).reindex(
         columns=effects.columns, fill_value=0.0
     )
@@ -231,7 +253,7 @@ def _model_reasons(
     long = top_contributions(
         contributions, features, features["customer_id"], params.top_contributions, effects, led
     )
-    return probability.sum(axis=1), reasons, long
+    return ModelScores(probability.sum(axis=1), value, raw, reasons, long)
 
 
 def _rules_reasons(
@@ -339,16 +361,6 @@ def _baseline_scores(
     return p_win, models["ltv"].predict(rows), reasons, long
 
 
-def _expected_value(ltv: Any, features: pd.DataFrame, p_win: np.ndarray) -> np.ndarray:
-    """The hurdle model's P(win) x revenue if won, with the P(win) the reasons were computed
-    from (its propensity is the champion's: predicting it again would double the cost of
-    scoring a million customers); other LTV models predict the value themselves."""
-    x = features[ltv.features_]
-    if isinstance(ltv, HurdleLTV):
-        return p_win * ltv.revenue_if_won(x)
-    return ltv.predict(x)
-
-
 def value_constrained(ltv: Any) -> set[str]:
     """The features the expected-value model never scores lower as they rise: for the hurdle,
     both its win-probability and its amount model must be constrained on them."""
@@ -388,24 +400,27 @@ def next_steps(
     modelled: np.ndarray,
     assigner: TierAssigner,
     params: ScoringParams,
+    raw: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Per customer, what would move a modelled B or C account to the tier above, by the
     champion's own re-predicted expected value against the fitted cut point; "" for the
-    others (A has no tier above, D is on hold, cold starts carry a pooled estimate)."""
+    others (A has no tier above, D is on hold, cold starts carry a pooled estimate). `raw`:
+    the champion's raw scores of every customer, where scoring has them already."""
     out = np.full(len(features), "", dtype=object)
     actionable = searchable(models, params)
     rows = np.flatnonzero(np.isin(tier, SEARCHED) & modelled)
     if not actionable or not len(rows):
         return out
-    up = np.array([TIERS[RANK[t] - 1] for t in tier[rows]], dtype=object)
-    target = np.array([assigner.cuts_[t] for t in up], dtype=float)
+    up = per_distinct(lambda t: TIERS[RANK[t] - 1], tier[rows])
+    target = pd.Series(up).map(assigner.cuts_).to_numpy(float)
     reaches = value[rows] > target
     search = rows[~reaches]
     ltv = models["ltv"]
+    known = None if raw is None else {model: scores[search] for model, scores in raw.items()}
     steps, chosen = np.zeros(len(rows), dtype=int), np.full(len(rows), "", dtype=object)
     steps[~reaches], chosen[~reaches] = steps_to_cross(
-        ltv.predict_matrix,
-        ltv.matrix(features.iloc[search]),
+        ltv.value_what_if(ltv.matrix(features.iloc[search]), known),
+        features.iloc[search][list(actionable)],
         target[~reaches],
         actionable,
         params.next_step.max_steps,
@@ -453,6 +468,7 @@ def score_customers(
     features = features.reset_index(drop=True)
     rules_only = "propensity" not in models
     unitless = rules_only and models.get(RULES_MAPPER) is None
+    raw = None  # the champion model's raw scores, where it is a model
     if rules_only:
         p_win, expected_value, tier_value = _rules_values(features, models, params)
         reasons, long = _rules_reasons(features, params, registry)
@@ -460,8 +476,9 @@ def score_customers(
         p_win, expected_value, reasons, long = _baseline_scores(models, features, params, registry)
         tier_value = expected_value
     else:
-        p_win, reasons, long = _model_reasons(models, features, params, registry)
-        expected_value = tier_value = _expected_value(models["ltv"], features, p_win)
+        scored = _model_reasons(models, features, params, registry)
+        p_win, expected_value, tier_value = scored.p_win, scored.value, scored.value
+        reasons, long, raw = scored.reasons, scored.long, scored.raw
     kind = cold_start_kind(features, params.horizon_days)
     pool = models.get(POOL)
     pooled = pool is not None and len(pool) > 0 and not unitless
@@ -484,6 +501,7 @@ def score_customers(
         ~(kind.notna().to_numpy() & pooled),
         assigner,
         params,
+        raw,
     )
     segments = models.get("segments")
     segment = segments.name(segments.predict(features)) if segments is not None else None

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from tier_ml.distinct import per_distinct
 from tier_ml.language import Language, Text
 from tier_ml.models.baselines import last_period_revenue
 
@@ -305,32 +306,29 @@ class TierAssigner(BaseEstimator):
         previous = frame.get("previous_tier", pd.Series(None, index=frame.index)).to_numpy(object)
         kept = self._near_boundary(value, previous, tier) & (notes == "")
         tier[kept] = previous[kept]
-        reasons = self._reasons(tier, previous, notes, kept)
         return pd.DataFrame(
             {
                 "tier": tier,
-                "action": [ACTIONS[self.policy.language][t] for t in tier],
-                "tier_change": [_change(p, t) for p, t in zip(previous, tier, strict=True)],
-                "tier_change_reason": reasons,
+                "action": per_distinct(ACTIONS[self.policy.language].get, tier),
+                "tier_change": per_distinct(_change, previous, tier),
+                "tier_change_reason": per_distinct(self._reason, tier, previous, notes, kept),
             },
             index=frame.index,
         )
 
-    def _reasons(self, tier, previous, notes, kept) -> list[str]:
-        out = []
-        for t, p, note, hold in zip(tier, previous, notes, kept, strict=True):
-            if hold:
-                out.append(self._said("kept", tier=p))
-            elif note:
-                out.append(note)
-            elif not isinstance(p, str):
-                out.append(self._said("first"))
-            elif p == t:
-                out.append("")
-            else:
-                moved = MOVED.said(self.policy.language)
-                out.append(self._said("moved", moved=moved, before=p, after=t))
-        return out
+    def _reason(self, tier: str, previous: object, note: str, kept: bool) -> str:
+        """Why a customer is in its tier now: held by hysteresis, an overlay's note, new, the
+        same as before, or moved by its value."""
+        if kept:
+            return self._said("kept", tier=previous)
+        if note:
+            return note
+        if not isinstance(previous, str):
+            return self._said("first")
+        if previous == tier:
+            return ""
+        moved = MOVED.said(self.policy.language)
+        return self._said("moved", moved=moved, before=previous, after=tier)
 
 
 def moved_by_value(reason: object) -> bool:

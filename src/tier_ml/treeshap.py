@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +39,7 @@ from numba import njit, prange
 MAX_TABLE_VALUES = 50_000_000  # 400 MB of float64: beyond this, pred_contrib is used instead
 ZERO_THRESHOLD = float(np.float32(1e-35))  # LightGBM's kZeroThreshold, a float
 MISSING = {"None": 0, "Zero": 1, "NaN": 2}
-ROWS_PER_TASK = 32768  # rows per parallel task: larger blocks share more distinct decision words
+ROWS_PER_TASK = 65536  # at most, per parallel task: larger blocks share more decision words
 MAX_SPLITS_PER_TREE = 64  # a row's decisions in one tree are one 64-bit word
 
 
@@ -56,6 +58,7 @@ class CompiledTrees:
     node_category_start: np.ndarray
     node_category_count: np.ndarray
     category_words: np.ndarray
+    node_children: np.ndarray  # per node: left, right (a node in the tree, or ~ a leaf)
     tree_node_start: np.ndarray
     tree_leaf_start: np.ndarray
     tree_feature_start: np.ndarray
@@ -67,6 +70,7 @@ class CompiledTrees:
     slot_want: np.ndarray
     leaf_table_start: np.ndarray
     table: np.ndarray
+    leaf_value: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -97,20 +101,24 @@ def _leaf(value: float, path: list[tuple[int, bool, int, float]]) -> _Leaf:
 
 
 def _tree(root: dict) -> tuple[list[dict], list[_Leaf]]:
-    """A tree's internal nodes (depth first; a node's position is its bit) and its leaves."""
+    """A tree's internal nodes (depth first; a node's position is its bit), each with its
+    children (`children`: a node's position, or ~ a leaf's), and its leaves."""
     nodes: list[dict] = []
     leaves: list[_Leaf] = []
 
-    def walk(node: dict, path: list) -> None:
+    def walk(node: dict, path: list) -> int:
         if "split_index" not in node:
             leaves.append(_leaf(node["leaf_value"], path))
-            return
+            return ~(len(leaves) - 1)
         bit = len(nodes)
         nodes.append(node)
+        children = []
         for side, went_left in (("left_child", True), ("right_child", False)):
             child = node[side]
             share = child.get("internal_count", child.get("leaf_count", 0)) / node["internal_count"]
-            walk(child, [*path, (bit, went_left, node["split_feature"], share)])
+            children.append(walk(child, [*path, (bit, went_left, node["split_feature"], share)]))
+        nodes[bit] = {**node, "children": children}
+        return bit
 
     walk(root, [])
     return nodes, leaves
@@ -143,6 +151,7 @@ def _node_arrays(nodes: list[dict]) -> dict[str, np.ndarray]:
         "node_category_start": np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
         "node_category_count": counts,
         "category_words": np.array([w for b in bitsets for w in b], dtype=np.uint32),
+        "node_children": np.array([n["children"] for n in nodes], dtype=np.int64).reshape(-1, 2),
     }
 
 
@@ -189,8 +198,9 @@ def compile_trees(dump: dict[str, Any]) -> CompiledTrees | None:
     ]
     slot_start = np.concatenate([[0], np.cumsum(depths)]).astype(np.int64)
     table_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    values = np.array([leaf.value for leaf in leaves], dtype=np.float64)
     table = _pattern_tables(
-        np.array([leaf.value for leaf in leaves], dtype=np.float64),
+        values,
         depths,
         slot_start,
         np.array([z for leaf in leaves for z in leaf.zeros], dtype=np.float64),
@@ -215,6 +225,7 @@ def compile_trees(dump: dict[str, Any]) -> CompiledTrees | None:
         slot_want=np.array([w for leaf in leaves for w in leaf.wants], dtype=np.uint64),
         leaf_table_start=table_start,
         table=table,
+        leaf_value=values,
     )
 
 
@@ -298,26 +309,6 @@ def _goes_left(
 
 
 @njit(cache=True)
-def _decisions(x: np.ndarray, i: int, first: int, last: int, nodes: tuple) -> np.uint64:
-    """One row's decisions at a tree's nodes as a word: bit j set where node j goes left."""
-    feature, threshold, categorical, missing, default_left, words, start, count = nodes
-    word = np.uint64(0)
-    for node in range(first, last):
-        if _goes_left(
-            x[i, feature[node]],
-            threshold[node],
-            categorical[node],
-            missing[node],
-            default_left[node],
-            words,
-            start[node],
-            count[node],
-        ):
-            word |= np.uint64(1) << np.uint64(node - first)
-    return word
-
-
-@njit(cache=True)
 def _distinct(words: np.ndarray, keys: np.ndarray, slots: np.ndarray, ids: np.ndarray) -> int:
     """Number the distinct words by open addressing: ids[i] is words[i]'s number, keys[:n]
     the n distinct words in order of first appearance."""
@@ -338,6 +329,31 @@ def _distinct(words: np.ndarray, keys: np.ndarray, slots: np.ndarray, ids: np.nd
     return n
 
 
+@njit(cache=True)
+def _block_decisions(
+    columns: np.ndarray, first: int, last: int, nodes: tuple, words: np.ndarray
+) -> None:
+    """Every row's decisions at a tree's nodes as words (bit j set where node j goes left),
+    node by node down the block's feature columns: one column streamed per node."""
+    feature, threshold, categorical, missing, default_left, category_words, start, count = nodes
+    words[:] = 0
+    for node in range(first, last):
+        column = columns[feature[node]]
+        bit = np.uint64(1) << np.uint64(node - first)
+        for r in range(len(words)):
+            if _goes_left(
+                column[r],
+                threshold[node],
+                categorical[node],
+                missing[node],
+                default_left[node],
+                category_words,
+                start[node],
+                count[node],
+            ):
+                words[r] |= bit
+
+
 @njit(parallel=True, cache=True)
 def _explain(
     x: np.ndarray,
@@ -353,33 +369,36 @@ def _explain(
     slot_want: np.ndarray,
     leaf_table_start: np.ndarray,
     table: np.ndarray,
+    block: int,
     out: np.ndarray,
 ) -> None:
-    """Per block of rows and per tree: each row's decision word; the contributions of each
-    distinct word, summed over the tree's leaves from their tables; then added to the rows."""
-    n = x.shape[0]
-    n_tasks = (n + ROWS_PER_TASK - 1) // ROWS_PER_TASK
+    """Per block of `block` rows and per tree: each row's decision word; the contributions of
+    each distinct word, summed over the tree's leaves from their tables; then added to the
+    rows. A block is held by feature (its columns and its contributions), so a node reads
+    one column and a tree adds to the columns of its own features: streams the cache keeps."""
+    n, n_features = x.shape
+    n_tasks = (n + block - 1) // block
     widest = 1
     for t in range(len(tree_feature_start) - 1):
         widest = max(widest, tree_feature_start[t + 1] - tree_feature_start[t])
     hash_size = 1
-    while hash_size < 2 * ROWS_PER_TASK:
+    while hash_size < 2 * block:
         hash_size *= 2
     for task in prange(n_tasks):
-        first_row = task * ROWS_PER_TASK
-        rows = min(n, first_row + ROWS_PER_TASK) - first_row
+        first_row = task * block
+        rows = min(n, first_row + block) - first_row
+        columns = np.ascontiguousarray(x[first_row : first_row + rows].T)
+        summed = np.zeros((n_features, rows))
         words = np.empty(rows, dtype=np.uint64)
         keys = np.empty(rows, dtype=np.uint64)
         ids = np.empty(rows, dtype=np.int64)
         slots = np.empty(hash_size, dtype=np.int64)
-        phi = np.empty((rows, widest))
+        phi = np.empty((widest, rows))
         for t in range(len(tree_node_start) - 1):
-            for r in range(rows):
-                row = first_row + r
-                words[r] = _decisions(x, row, tree_node_start[t], tree_node_start[t + 1], nodes)
+            _block_decisions(columns, tree_node_start[t], tree_node_start[t + 1], nodes, words)
             distinct = _distinct(words, keys, slots, ids)
             used = tree_feature_start[t + 1] - tree_feature_start[t]
-            phi[:distinct, :used] = 0.0
+            phi[:used, :distinct] = 0.0
             for u in range(distinct):
                 word = keys[u]
                 for leaf in range(tree_leaf_start[t], tree_leaf_start[t + 1]):
@@ -391,12 +410,13 @@ def _explain(
                             pattern |= 1 << k
                     base = leaf_table_start[leaf] + pattern * d
                     for k in range(d):
-                        phi[u, slot_feature[first_slot + k]] += table[base + k]
-            features = tree_features[tree_feature_start[t] : tree_feature_start[t + 1]]
-            for r in range(rows):
-                row = first_row + r
-                for q in range(used):
-                    out[row, features[q]] += phi[ids[r], q]
+                        phi[slot_feature[first_slot + k], u] += table[base + k]
+            for q in range(used):
+                target = summed[tree_features[tree_feature_start[t] + q]]
+                contribution = phi[q]
+                for r in range(rows):
+                    target[r] += contribution[ids[r]]
+        out[first_row : first_row + rows, :n_features] = summed.T
 
 
 def lightgbm_matrix(frame: pd.DataFrame, pandas_categorical: list | None) -> np.ndarray:
@@ -413,27 +433,153 @@ def lightgbm_matrix(frame: pd.DataFrame, pandas_categorical: list | None) -> np.
     return np.column_stack(list(columns.values())) if columns else np.empty((len(frame), 0))
 
 
-def contributions(trees: CompiledTrees, x: np.ndarray, threads: int | None = None) -> np.ndarray:
-    """Exact TreeSHAP on the raw scale: one column per feature, the expected value last."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    out = np.zeros((len(x), trees.n_features + 1))
+@njit(cache=True)
+def _leaf_value(
+    x: np.ndarray,
+    row: int,
+    column: int,
+    value: float,
+    tree: int,
+    nodes: tuple,
+    node_children: np.ndarray,
+    tree_node_start: np.ndarray,
+    tree_leaf_start: np.ndarray,
+    leaf_value: np.ndarray,
+) -> float:
+    """The value of the leaf a row reaches in one tree, root to leaf, with its `column` read
+    as `value`."""
+    feature, threshold, categorical, missing, default_left, words, start, count = nodes
+    first = tree_node_start[tree]
+    node = 0 if tree_node_start[tree + 1] > first else -1
+    while node >= 0:
+        i = first + node
+        f = feature[i]
+        left = _goes_left(
+            value if f == column else x[row, f],
+            threshold[i],
+            categorical[i],
+            missing[i],
+            default_left[i],
+            words,
+            start[i],
+            count[i],
+        )
+        node = node_children[i, 0] if left else node_children[i, 1]
+    return leaf_value[tree_leaf_start[tree] + ~node]
+
+
+@njit(parallel=True, cache=True)
+def _leaf_changes(
+    x: np.ndarray,
+    at: np.ndarray,
+    column: int,
+    values: np.ndarray,
+    walked: np.ndarray,
+    nodes: tuple,
+    node_children: np.ndarray,
+    tree_node_start: np.ndarray,
+    tree_leaf_start: np.ndarray,
+    leaf_value: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Per row `at[i]`, how much its leaf values in the `walked` trees change when its
+    `column` becomes `values[i]`."""
+    for i in prange(len(at)):
+        row = at[i]
+        change = 0.0
+        for t in walked:
+            tree = (t, nodes, node_children, tree_node_start, tree_leaf_start, leaf_value)
+            change += _leaf_value(x, row, column, values[i], *tree) - _leaf_value(
+                x, row, column, x[row, column], *tree
+            )
+        out[i] = change
+
+
+def _node_tuple(trees: CompiledTrees) -> tuple:
+    return (
+        trees.node_feature,
+        trees.node_threshold,
+        trees.node_categorical,
+        trees.node_missing,
+        trees.node_default_left,
+        trees.category_words,
+        trees.node_category_start,
+        trees.node_category_count,
+    )
+
+
+@contextmanager
+def _threads(threads: int | None) -> Iterator[None]:
+    """numba's thread count for one call: `threads`, else the machine's cores."""
     previous = numba.get_num_threads()
     wanted = threads or os.cpu_count() or 1
     numba.set_num_threads(max(1, min(wanted, numba.config.NUMBA_NUM_THREADS)))
     try:
-        nodes = (
-            trees.node_feature,
-            trees.node_threshold,
-            trees.node_categorical,
-            trees.node_missing,
-            trees.node_default_left,
-            trees.category_words,
-            trees.node_category_start,
-            trees.node_category_count,
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def trees_splitting_on(trees: CompiledTrees, feature: int) -> np.ndarray:
+    """The trees with a split on `feature`: the only ones whose leaf can change with it."""
+    starts = trees.tree_feature_start
+    return np.array(
+        [
+            t
+            for t in range(len(starts) - 1)
+            if feature in trees.tree_features[starts[t] : starts[t + 1]]
+        ],
+        dtype=np.int64,
+    )
+
+
+def leaf_changes(
+    trees: CompiledTrees,
+    x: np.ndarray,
+    at: np.ndarray,
+    column: int,
+    values: np.ndarray,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Per row `at[i]` of `x` (the matrix LightGBM predicts on), the change in its raw score
+    when its `column` becomes `values[i]`: only the trees that split on the column are
+    walked, twice, and `x` is not copied."""
+    out = np.empty(len(at))
+    with _threads(threads):
+        _leaf_changes(
+            x,
+            np.asarray(at, dtype=np.int64),
+            column,
+            np.asarray(values, dtype=np.float64),
+            trees_splitting_on(trees, column),
+            _node_tuple(trees),
+            trees.node_children,
+            trees.tree_node_start,
+            trees.tree_leaf_start,
+            trees.leaf_value,
+            out,
         )
+    return out
+
+
+def even_blocks(rows: int, threads: int) -> int:
+    """Rows per block: at most `ROWS_PER_TASK`, in a number of blocks that the threads share
+    evenly (140,000 rows in blocks of 65,536 would leave one of two threads a block of 8,928
+    and idle for most of the call)."""
+    per_round = max(1, threads) * ROWS_PER_TASK
+    blocks = max(1, threads) * -(-rows // per_round)
+    return max(1, -(-rows // blocks))
+
+
+def contributions(trees: CompiledTrees, x: np.ndarray, threads: int | None = None) -> np.ndarray:
+    """Exact TreeSHAP on the raw scale: one column per feature, the expected value last."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    out = np.zeros((len(x), trees.n_features + 1))
+    with _threads(threads):
+        block = even_blocks(len(x), numba.get_num_threads())
         _explain(
             x,
-            nodes,
+            _node_tuple(trees),
             trees.tree_node_start,
             trees.tree_leaf_start,
             trees.tree_feature_start,
@@ -445,10 +591,9 @@ def contributions(trees: CompiledTrees, x: np.ndarray, threads: int | None = Non
             trees.slot_want,
             trees.leaf_table_start,
             trees.table,
+            block,
             out,
         )
-    finally:
-        numba.set_num_threads(previous)
     out[:, -1] = trees.bias
     return out
 
@@ -475,5 +620,10 @@ def exact_contributions(model: Any, matrix: pd.DataFrame) -> np.ndarray:
     if trees is None:
         return model.predict(matrix, pred_contrib=True)
     x = lightgbm_matrix(matrix, model.booster_.pandas_categorical)
+    return contributions(trees, x, estimator_threads(model))
+
+
+def estimator_threads(model: Any) -> int | None:
+    """The threads a LightGBM estimator was given (`n_jobs` > 0), else None: the machine's."""
     jobs = getattr(model, "n_jobs", None)
-    return contributions(trees, x, jobs if jobs and jobs > 0 else None)
+    return jobs if jobs and jobs > 0 else None

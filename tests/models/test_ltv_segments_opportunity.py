@@ -51,13 +51,20 @@ def test_hurdle_value_is_win_probability_times_revenue_if_won(candidates):
     assert fitted["tweedie"].ltv.__class__.__name__ == "TweedieLTV"
 
 
+@pytest.mark.parametrize("feature", ["act_meeting_90d", "open_deal_amount"])
 @pytest.mark.parametrize("method", ["model", "tweedie"])
-def test_a_value_from_the_converted_matrix_is_the_models_own(candidates, method):
-    """The next-step search converts rows to the model matrix once and re-predicts from it."""
+def test_a_value_with_one_feature_changed_is_the_models_own_prediction(candidates, method, feature):
+    """The next-step search re-walks only the trees that split on the changed feature; the
+    value must be what the model predicts for the changed rows, for the hurdle and Tweedie."""
     fitted, test = candidates
     ltv = fitted[method].ltv
-    rows = test[ltv.features_]
-    np.testing.assert_allclose(ltv.predict_matrix(ltv.matrix(rows)), ltv.predict(rows))
+    rows = test[ltv.features_].reset_index(drop=True)
+    at = np.arange(0, len(rows), 2)
+    raised = rows[feature].fillna(0.0).to_numpy()[at] + np.arange(len(at)) % 7 * 3.0
+    value_with = ltv.value_what_if(ltv.matrix(rows))
+    expected = ltv.predict(rows.iloc[at].assign(**{feature: raised}))
+    assert not np.allclose(expected, ltv.predict(rows.iloc[at]))  # the change moves values
+    np.testing.assert_allclose(value_with(feature, at, raised), expected, rtol=1e-9)
 
 
 @pytest.mark.parametrize("method", ["model", "tweedie"])

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from tier_ml import treeshap
+from tier_ml.models import what_if
 from tier_ml.models.matrix import model_columns
 from tier_ml.models.propensity import PropensityModel
 
@@ -66,6 +67,36 @@ def test_equals_pred_contrib_on_every_row(settings):
     assert treeshap.booster_trees(model) is not None  # the fast path, not the hand-over
     test, _ = _mixed_data(rows=2000, seed=1)
     _assert_equal_to_lightgbm(model, test)
+
+
+@pytest.mark.parametrize("feature", ["amount", "product"])
+def test_a_raw_score_with_one_feature_changed_equals_lightgbms(feature):
+    """`what_if` re-walks only the trees that split on the changed feature (here into NaN
+    and new categories too); every row must score as LightGBM scores the changed row."""
+    frame, y = _mixed_data()
+    model = lgb.LGBMClassifier(
+        n_estimators=60,
+        min_child_samples=5,
+        verbosity=-1,
+        random_state=1,
+        max_depth=8,
+        num_leaves=63,
+    ).fit(frame, y)
+    test, _ = _mixed_data(rows=2000, seed=1)
+    at = np.arange(1, len(test), 3)
+    changed = test.iloc[at].copy()
+    if feature == "amount":
+        changed["amount"] = np.where(np.arange(len(at)) % 5 == 0, np.nan, changed["amount"] * 2)
+        values = changed["amount"].to_numpy()
+    else:  # other categories, given as the booster's own codes
+        changed["product"] = pd.Categorical(
+            changed["product"].to_numpy()[::-1], categories=test["product"].cat.categories
+        )
+        trained = model.booster_.pandas_categorical[1]
+        values = changed["product"].cat.set_categories(trained).cat.codes.to_numpy(float)
+    ours = what_if.raw_what_if(model, test)(feature, at, values)
+    np.testing.assert_allclose(ours, model.predict(changed, raw_score=True), rtol=0, atol=1e-9)
+    assert np.abs(ours - model.predict(test.iloc[at], raw_score=True)).max() > 0.1
 
 
 def test_the_projects_model_is_explained_exactly(model_input):

@@ -8,10 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tier_ml.explain import LIKELIHOOD, SIZE
+from tier_ml.explain import LIKELIHOOD, SIZE, ValueParts
 from tier_ml.models.ltv import HurdleLTV, TweedieLTV
 from tier_ml.models.propensity import PropensityModel
-from tier_ml.scoring import ScoringParams, _model_reasons, likelihood_scales, value_parts
+from tier_ml.scoring import (
+    ScoringParams,
+    _model_reasons,
+    likelihood_scales,
+    raw_contributions,
+    value_parts,
+)
 from tier_ml.tiering import TierPolicy
 
 FEATURES = ["open_deal_count", "won_revenue_180d", "act_meeting_90d", "industry"]
@@ -60,11 +66,18 @@ def _expected_value(propensity, ltv, rows: pd.DataFrame) -> np.ndarray:
     return ltv.predict(rows[FEATURES])
 
 
+def _parts(propensity, ltv, rows: pd.DataFrame) -> tuple[ValueParts, np.ndarray]:
+    """The value parts, and the win-probability TreeSHAP on log p_win (base last)."""
+    likely = raw_contributions(propensity, rows[propensity.features_])
+    _, log_probability = likelihood_scales(propensity, likely)
+    size = raw_contributions(ltv, rows[ltv.features_])
+    return value_parts(propensity, ltv, size, log_probability, rows.index), log_probability
+
+
 def test_likelihood_and_size_add_up_to_log_expected_value(fitted):
     _, propensity, ltv = fitted
     rows = _crm(800, 2)
-    _, log_probability = likelihood_scales(propensity, rows)
-    parts = value_parts(propensity, ltv, rows, log_probability)
+    parts, log_probability = _parts(propensity, ltv, rows)
     log_value = np.log(_expected_value(propensity, ltv, rows))
     summed = parts.base + parts.likelihood.sum(axis=1) + parts.size.sum(axis=1)
     np.testing.assert_allclose(summed, log_value, rtol=0, atol=ADDITIVE)
@@ -82,8 +95,7 @@ def test_likelihood_and_size_add_up_to_log_expected_value(fitted):
 def test_the_hurdle_size_part_adds_up_to_log_amount():
     propensity, ltv = _fitted("hurdle")
     rows = _crm(500, 3)
-    _, log_probability = likelihood_scales(propensity, rows)
-    parts = value_parts(propensity, ltv, rows, log_probability)
+    parts, log_probability = _parts(propensity, ltv, rows)
     base_amount = parts.base - log_probability[:, -1]
     np.testing.assert_allclose(
         parts.size.sum(axis=1) + base_amount,
@@ -97,8 +109,7 @@ def test_planted_drivers_are_tagged_with_their_part(fitted):
     many open deals and large recent revenue, each is the part the data planted."""
     _, propensity, ltv = fitted
     rows = _crm(300, 4).assign(open_deal_count=5.0, won_revenue_180d=60_000.0)
-    _, log_probability = likelihood_scales(propensity, rows)
-    parts = value_parts(propensity, ltv, rows, log_probability)
+    parts, log_probability = _parts(propensity, ltv, rows)
     led, money = parts.likelihood_led(), parts.money()
     assert (money["open_deal_count"] > 0).all() and led["open_deal_count"].all()
     assert (money["won_revenue_180d"] > 0).all() and not led["won_revenue_180d"].any()
@@ -108,7 +119,10 @@ def test_reasons_say_which_part_drives_the_expected_value(fitted):
     _, propensity, ltv = fitted
     rows = _crm(200, 5).assign(open_deal_count=5.0, won_revenue_180d=60_000.0)
     params = ScoringParams(pd.Timestamp("2025-06-01"), 180, TierPolicy(), {})
-    _, reasons, long = _model_reasons({"propensity": propensity, "ltv": ltv}, rows, params, {})
+    scored = _model_reasons({"propensity": propensity, "ltv": ltv}, rows, params, {})
+    reasons, long = scored.reasons, scored.long
+    # the value the reasons explain is the model's own, from the TreeSHAP sums
+    np.testing.assert_allclose(scored.value, _expected_value(propensity, ltv, rows), rtol=1e-9)
     said = reasons[["reason_1", "reason_2", "reason_3"]].fillna("").agg(" | ".join, axis=1)
     assert said.str.contains(r"likely to buy: open deal count = 5\.0 \(\+[\d,]+\)").all()
     assert said.str.contains(r"large: won revenue 180d = 60000\.0 \(\+[\d,]+\)").all()
@@ -126,8 +140,7 @@ def test_an_amount_model_without_signal_leaves_the_likelihood_to_explain():
     zero and every effect is the likelihood's."""
     propensity, ltv = _fitted("hurdle", amount_signal=False)
     rows = _crm(300, 6)
-    _, log_probability = likelihood_scales(propensity, rows)
-    parts = value_parts(propensity, ltv, rows, log_probability)
+    parts, log_probability = _parts(propensity, ltv, rows)
     assert np.abs(parts.size.to_numpy()).max() == 0
     assert parts.likelihood_led().to_numpy().all()
     np.testing.assert_allclose(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -9,6 +11,7 @@ from sklearn.base import BaseEstimator
 
 from tier_ml.models.matrix import learn_categories, to_matrix
 from tier_ml.models.propensity import PropensityModel, fit_early_stopped, lgbm_settings
+from tier_ml.models.what_if import WhatIf, raw_what_if
 from tier_ml.treeshap import exact_contributions
 
 
@@ -60,13 +63,17 @@ class TweedieLTV(BaseEstimator):
     def matrix(self, X: pd.DataFrame) -> pd.DataFrame:
         return to_matrix(X, self.features_, self.categories_)
 
-    def predict_matrix(self, matrix: pd.DataFrame) -> np.ndarray:
-        """`predict` of rows already in the model matrix: a search that re-predicts the same
-        rows many times converts them once."""
-        return self.booster_.predict(matrix)
+    def value_what_if(
+        self, matrix: pd.DataFrame, raw: Mapping[str, np.ndarray] | None = None
+    ) -> WhatIf:
+        """The expected value of rows of the model matrix with one feature changed (the
+        next-step search): the log link of the changed raw score. `raw["ltv"]`: the rows'
+        raw scores, where the caller has them."""
+        raw = raw_what_if(self.booster_, matrix, (raw or {}).get("ltv"))
+        return lambda feature, at, values: np.exp(raw(feature, at, values))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.predict_matrix(self.matrix(X))
+        return self.booster_.predict(self.matrix(X))
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Exact TreeSHAP on the log scale of the expected value (Tweedie's log link): one
@@ -150,16 +157,26 @@ class HurdleLTV(BaseEstimator):
     def matrix(self, X: pd.DataFrame) -> pd.DataFrame:
         return to_matrix(X, self.features_, self.categories_)
 
-    def predict_matrix(self, matrix: pd.DataFrame) -> np.ndarray:
-        """`predict` of rows already in the model matrix, for a search that re-predicts the
-        same rows many times. The win-probability model must read the same matrix, as it
-        does when both are fitted on the same columns (`fit_model_candidate`)."""
+    def value_what_if(
+        self, matrix: pd.DataFrame, raw: Mapping[str, np.ndarray] | None = None
+    ) -> WhatIf:
+        """The expected value of rows of the model matrix with one feature changed (the
+        next-step search): P(win) times revenue if won, from both models' changed raw scores
+        (`raw`: the rows' win-probability margins under "propensity" and log1p amounts under
+        "ltv", where the caller has them). The win-probability model must read the same
+        matrix, as it does when both are fitted on the same columns (`fit_model_candidate`)."""
         same = self.propensity.features_ == self.features_
         if not same or self.propensity.categories_ != self.categories_:
             raise ValueError("the win-probability model reads other columns than the amount's")
-        raw = self.propensity.booster_.predict(matrix, raw_score=True)
-        amount = np.expm1(self.amount_.predict(matrix)) * self.smearing_
-        return self.propensity.calibrate(raw) * amount
+        raw = raw or {}
+        likely = raw_what_if(self.propensity.booster_, matrix, raw.get("propensity"))
+        large = raw_what_if(self.amount_, matrix, raw.get("ltv"))
+
+        def value(feature: str, at: np.ndarray, values: np.ndarray) -> np.ndarray:
+            p_win = self.propensity.calibrate(likely(feature, at, values))
+            return p_win * np.expm1(large(feature, at, values)) * self.smearing_
+
+        return value
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Exact TreeSHAP of the amount model on its log1p scale: one column per feature plus
