@@ -13,7 +13,7 @@ from tests.test_report import scores as report_scores
 from tier_ml.models.baselines import ScoreMapper
 from tier_ml.models.candidates import BaselineModel, CandidateParams, fit_model_candidate
 from tier_ml.models.propensity import with_monotone
-from tier_ml.next_step import NextStepParams
+from tier_ml.next_step import NextStepParams, change_words
 from tier_ml.report.content import build_content
 from tier_ml.report.html import render
 from tier_ml.scoring import ScoringParams, next_steps, searchable
@@ -128,6 +128,19 @@ def test_out_of_reach_within_the_cap_is_said_never_made_up(champion):
         "no single change of up to 2 steps in meetings (90 days), calls (30 days) or open deals "
         "would move it to A"
     )
+
+
+@pytest.mark.parametrize(
+    ("currency", "language", "expected"),
+    [
+        ("USD", "en", "$20,000 more in open deals"),
+        ("EUR", "en", "€20,000 more in open deals"),
+        ("", "en", "20,000 more in open deals"),
+        ("USD", "zh", "进行中的商机金额再增加 US$20,000"),
+    ],
+)
+def test_open_pipeline_to_add_is_said_in_the_runs_currency(currency, language, expected):
+    assert change_words("open_deal_amount", 20_000.0, language, currency) == expected
 
 
 def test_a_and_d_accounts_get_no_next_step(champion):

@@ -25,6 +25,7 @@ import pandas as pd
 
 from tier_ml.distinct import per_distinct
 from tier_ml.models.what_if import WhatIf
+from tier_ml.report.numbers import money
 
 SEARCHED = ("B", "C")  # the tiers that get a next step; the tier above each is its target
 ACTIVITY = re.compile(r"^act_(?P<type>.+)_(?P<days>\d+)d$")
@@ -144,9 +145,10 @@ def fewest_steps(
     return fewest
 
 
-def change_words(feature: str, amount: float, language: str) -> str:
+def change_words(feature: str, amount: float, language: str, currency: str = "") -> str:
     """An increase of `amount` in `feature`, as a seller says it: "2 more meetings in the
-    last 90 days", "1 more open deal", "20,000 more in open deals"."""
+    last 90 days", "1 more open deal", "$20,000 more in open deals" (money in the run's
+    `currency`)."""
     words = WORDS[language]
     n = f"{amount:,.0f}"
     activity = ACTIVITY.match(feature)
@@ -157,7 +159,7 @@ def change_words(feature: str, amount: float, language: str) -> str:
     if feature == "open_deal_count":
         return words["open_deal_count"].format(n=n, noun="deal" if amount == 1 else "deals")
     if feature == "open_deal_amount":
-        return words["open_deal_amount"].format(amount=n)
+        return words["open_deal_amount"].format(amount=money(amount, currency, language))
     return words["other"].format(feature=feature_name(feature, language), amount=n)
 
 
@@ -179,6 +181,7 @@ def next_step_sentences(
     chosen: np.ndarray,
     params: NextStepParams,
     language: str,
+    currency: str = "",
 ) -> np.ndarray:
     """One sentence per searched account: the change that moves it up, that its value
     already reaches the tier above (held by an overlay or hysteresis), or that nothing
@@ -192,7 +195,7 @@ def next_step_sentences(
             return words["held"].format(tier=up, current=current)
         if k == 0:
             return words["out_of_reach"].format(steps=params.max_steps, features=tried, tier=up)
-        change = change_words(feature, k * params.actionable[feature], language)
+        change = change_words(feature, k * params.actionable[feature], language, currency)
         return words["moves"].format(change=change, tier=up)
 
     return per_distinct(sentence, tier, target_tier, reaches, steps, chosen)

@@ -427,7 +427,7 @@ def next_steps(
     )
     found = NextStepParams(actionable, params.next_step.max_steps)
     out[rows] = next_step_sentences(
-        tier[rows], up, reaches, steps, chosen, found, params.policy.language
+        tier[rows], up, reaches, steps, chosen, found, params.policy.language, params.currency
     )
     return out
 
