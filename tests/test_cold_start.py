@@ -26,12 +26,24 @@ from tier_ml.cold_start import (
 from tier_ml.features.registry import reason_registry
 from tier_ml.io.registry import POOL
 from tier_ml.models.baselines import ScoreMapper
+from tier_ml.portable import TierScoringModel
 from tier_ml.report.content import build_content
 from tier_ml.report.html import render
 from tier_ml.scoring import RULES_MAPPER, ScoringParams, score_customers
-from tier_ml.tiering import TierPolicy
+from tier_ml.tiering import TierAssigner, TierPolicy
 
 HORIZON = 180
+
+SOFTWARE_EMEA_POOL = pd.DataFrame(
+    {
+        "kind": [NO_DEAL],
+        "industry": ["Software"],
+        "region": ["EMEA"],
+        "rows": [1_000],
+        "won": [200.0],
+        "revenue": [3_000_000.0],
+    }
+)
 
 
 def _customers(**columns) -> pd.DataFrame:
@@ -167,17 +179,7 @@ def _scored(models: dict) -> pd.DataFrame:
 
 
 def test_cold_start_customers_are_scored_from_the_pool_and_say_so():
-    pool = pd.DataFrame(
-        {
-            "kind": [NO_DEAL],
-            "industry": ["Software"],
-            "region": ["EMEA"],
-            "rows": [1_000],
-            "won": [200.0],
-            "revenue": [3_000_000.0],
-        }
-    )
-    scores, long = _scored({POOL: pool})
+    scores, long = _scored({POOL: SOFTWARE_EMEA_POOL})
     idle, buyers = IDS[0::2], IDS[1::2]
     assert scores.loc[idle, "cold_start"].all() and not scores.loc[buyers, "cold_start"].any()
     expected_p = (200 + PRIOR_ROWS * 0.2) / (1_000 + PRIOR_ROWS)
@@ -189,6 +191,64 @@ def test_cold_start_customers_are_scored_from_the_pool_and_say_so():
     assert not long["customer_id"].isin(idle).any() and long["customer_id"].isin(buyers).any()
     # the pooled 3,000 puts every account without a deal above the mapped buyers
     assert (scores.loc[idle, "tier"] <= scores.loc[buyers, "tier"].min()).all()
+
+
+class _Constant:
+    """A fitted model that gives every row the same prediction (what a pool must replace)."""
+
+    def __init__(self, value: float, features: list[str]):
+        self.value, self.features_ = value, features
+
+    def predict(self, rows: pd.DataFrame) -> np.ndarray:
+        return np.full(len(rows), self.value)
+
+
+class _OneSegment:
+    def predict(self, rows: pd.DataFrame) -> np.ndarray:
+        return np.zeros(len(rows), dtype=int)
+
+    def name(self, labels: np.ndarray) -> pd.Series:
+        return pd.Series(["all"] * len(labels))
+
+
+def _portable(pool: pd.DataFrame | None) -> TierScoringModel:
+    model = TierScoringModel(
+        _Constant(0.01, ["tenure_days"]),
+        _Constant(5.0, ["tenure_days"]),
+        _OneSegment(),
+        TierAssigner(TierPolicy()).fit(pd.Series(np.linspace(0, 4_000, 100))),
+        HORIZON,
+        pool,
+    )
+    return model
+
+
+def test_the_portable_model_gives_cold_starts_the_pooled_estimate_as_scoring_does():
+    features = _rules_features()
+    out = _portable(SOFTWARE_EMEA_POOL).predict(None, features).set_index(features["customer_id"])
+    idle, buyers = IDS[0::2], IDS[1::2]
+    np.testing.assert_allclose(out.loc[idle, "p_win"], (200 + PRIOR_ROWS * 0.2) / 1_050)
+    np.testing.assert_allclose(out.loc[idle, "expected_value"], (3e6 + PRIOR_ROWS * 3e3) / 1_050)
+    assert (out.loc[buyers, "p_win"] == 0.01).all() and (
+        out.loc[buyers, "expected_value"] == 5
+    ).all()
+    assert (
+        out.loc[idle, "tier"] < out.loc[buyers, "tier"].min()
+    ).all()  # pooled 2,990 ranks higher
+    scores, _ = _scored({POOL: SOFTWARE_EMEA_POOL})  # the nightly path gives the same estimate
+    for column in ("p_win", "expected_value"):
+        np.testing.assert_allclose(out.loc[idle, column], scores.loc[idle, column])
+
+
+def test_the_portable_model_without_a_pool_or_its_columns():
+    features = _rules_features()
+    for pool in (None, SOFTWARE_EMEA_POOL.head(0)):
+        assert (_portable(pool).predict(None, features)["expected_value"] == 5).all()
+    older = _portable(SOFTWARE_EMEA_POOL)
+    del older.pool  # a version registered before pools were stored with the scoring model
+    assert (older.predict(None, features)["expected_value"] == 5).all()
+    with pytest.raises(ValueError, match="won_count_total"):
+        _portable(SOFTWARE_EMEA_POOL).predict(None, features.drop(columns="won_count_total"))
 
 
 @pytest.mark.parametrize("models", [{}, {POOL: pd.DataFrame()}], ids=["rules", "older-champion"])

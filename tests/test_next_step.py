@@ -16,7 +16,7 @@ from tier_ml.models.propensity import with_monotone
 from tier_ml.next_step import NextStepParams, change_words
 from tier_ml.report.content import build_content
 from tier_ml.report.html import render
-from tier_ml.scoring import ScoringParams, next_steps, searchable
+from tier_ml.scoring import ScoringParams, _model_reasons, next_steps, searchable
 from tier_ml.tiering import TierAssigner, TierPolicy
 
 ACTIONABLE = ("act_meeting_90d", "act_call_30d", "open_deal_count")
@@ -141,6 +141,22 @@ def test_out_of_reach_within_the_cap_is_said_never_made_up(champion):
 )
 def test_open_pipeline_to_add_is_said_in_the_runs_currency(currency, language, expected):
     assert change_words("open_deal_amount", 20_000.0, language, currency) == expected
+
+
+def test_scorings_own_raw_scores_give_the_same_next_steps_as_predicting_them(champion):
+    """Scoring hands the search the raw scores of every customer (the TreeSHAP sums): each
+    row must line up with its own account, as when the search predicts them itself."""
+    features = accounts([4.0, 0.0, 1.0, 2.0]).assign(customer_id=range(4))
+    params = scoring_params(cuts=CUTS_B)
+    scored = _model_reasons(champion, features, params, {})
+    assigner = TierAssigner(params.policy).fit(pd.Series(scored.value))
+    tier = np.array(["C"] * 4, dtype=object)
+    ready = (champion, features, scored.value, tier, np.ones(4, dtype=bool), assigner, params)
+    own = next_steps(*ready)
+    assert next_steps(*ready, scored.raw).tolist() == own.tolist()
+    assert len(set(own)) == 4  # every account its own answer
+    smaller = {**scored.raw, "ltv": scored.raw["ltv"] - 5}  # the search reads what it is given
+    assert next_steps(*ready, smaller).tolist() != own.tolist()
 
 
 def test_a_and_d_accounts_get_no_next_step(champion):

@@ -40,7 +40,14 @@ def test_every_consumer_of_a_missing_window_is_named():
 
 
 @pytest.mark.parametrize(
-    "excluded", ["won_count_365d", "act_total_90d", "days_since_last_touch", "won_revenue_180d"]
+    "excluded",
+    [
+        "won_count_365d",
+        "act_total_90d",
+        "days_since_last_touch",
+        "won_revenue_180d",
+        "lost_count_total",  # the cold-start flag of the registered scoring model
+    ],
 )
 def test_features_the_registered_models_read_cannot_be_excluded(excluded):
     with pytest.raises(ParameterError, match=f"train.exclude_features removes '{excluded}'"):

@@ -102,13 +102,18 @@ def _rates(sums: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def pool_groups(pool: pd.DataFrame) -> list[str]:
+    """The attributes a pool groups customers by (industry, region...)."""
+    return [c for c in pool.columns if c not in ("kind", *SUMS)]
+
+
 def pooled_estimate(
     features: pd.DataFrame, kind: pd.Series, pool: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each cold-start customer's win probability and expected value from `pool` (missing
     for the others): its group's, shrunk towards its kind's; its kind's where the group was
     never seen; every cold start's where the kind was not."""
-    groups = [c for c in pool.columns if c not in ("kind", *SUMS)]
+    groups = pool_groups(pool)
     everyone = _rates(pool[list(SUMS)].sum().to_frame().T).iloc[0]
     by_kind = _rates(pool.groupby("kind")[list(SUMS)].sum())
     cold = kind.notna()
@@ -121,6 +126,20 @@ def pooled_estimate(
     p_win[cold.to_numpy()] = estimate["p_win"].to_numpy()
     value[cold.to_numpy()] = estimate["expected_value"].to_numpy()
     return p_win, value
+
+
+def with_pooled_estimate(
+    features: pd.DataFrame,
+    kind: pd.Series,
+    pool: pd.DataFrame,
+    p_win: np.ndarray,
+    value: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(win) and expected value with each cold-start customer's pooled estimate in place of
+    the model's: the same in nightly scoring and in the portable model."""
+    cold = kind.notna().to_numpy()
+    pooled_p, pooled_value = pooled_estimate(features, kind, pool)
+    return np.where(cold, pooled_p, p_win), np.where(cold, pooled_value, value)
 
 
 def cold_start_reasons(

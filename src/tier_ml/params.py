@@ -53,6 +53,7 @@ def registered_needs(columns: Iterable[str], horizon_days: int) -> dict[str, tup
             SILENCE_FEATURE,
             *([last_period] if last_period else []),
         ),
+        "the registered scoring model's cold-start flag": COLD_START_FEATURES,
     }
 
 

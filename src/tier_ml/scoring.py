@@ -20,7 +20,7 @@ from tier_ml.cold_start import (
     cold_start_kind,
     cold_start_reasons,
     no_purchases_yet,
-    pooled_estimate,
+    with_pooled_estimate,
 )
 from tier_ml.distinct import per_distinct
 from tier_ml.explain import (
@@ -210,8 +210,9 @@ def value_parts(
 @dataclass(frozen=True)
 class ModelScores:
     """What the champion gives every customer in one pass: P(win) and the expected value
-    (both the TreeSHAP sums, exact: no model predicts twice), the raw scores they come from
-    (`propensity` and `ltv`, for the next-step search), and the reasons."""
+    (both from the TreeSHAP sums, which equal the models' raw scores: no model predicts
+    twice), those raw scores (`propensity` and `ltv`, for the next-step search), and the
+    reasons."""
 
     p_win: np.ndarray
     value: np.ndarray
@@ -235,7 +236,7 @@ def _model_reasons(
     raw = {"propensity": likely.sum(axis=1), "ltv": size.sum(axis=1)}
     probability, log_probability = likelihood_scales(propensity, likely)
     parts = value_parts(propensity, ltv, size, log_probability, features.index)
-    led, effects, value = parts.likelihood_led(), parts.money(), np.exp(parts.log_value())
+    led, effects, value = parts.likelihood_led(), parts.money(), ltv.value_from_raw(raw)
     del parts, log_probability, likely, size  # a million customers: free what is not read
     contributions = by_feature(probability, propensity.features_, features.index).reindex(
         columns=effects.columns, fill_value=0.0
@@ -446,10 +447,8 @@ def _pooled_cold_starts(
     says so (in `language`); their contributions leave the long table (they explain a number
     not shown)."""
     cold = kind.notna().to_numpy()
-    pooled_p, pooled_value = pooled_estimate(features, kind, pool)
     return (
-        np.where(cold, pooled_p, p_win),
-        np.where(cold, pooled_value, expected_value),
+        *with_pooled_estimate(features, kind, pool, p_win, expected_value),
         cold_start_reasons(reasons, kind, language),
         long[~long["customer_id"].isin(features.loc[cold, "customer_id"])],
     )

@@ -567,7 +567,7 @@ def even_blocks(rows: int, threads: int) -> int:
     evenly (140,000 rows in blocks of 65,536 would leave one of two threads a block of 8,928
     and idle for most of the call)."""
     per_round = max(1, threads) * ROWS_PER_TASK
-    blocks = max(1, threads) * -(-rows // per_round)
+    blocks = max(1, threads) * max(1, -(-rows // per_round))
     return max(1, -(-rows // blocks))
 
 

@@ -99,6 +99,24 @@ def test_a_raw_score_with_one_feature_changed_equals_lightgbms(feature):
     assert np.abs(ours - model.predict(test.iloc[at], raw_score=True)).max() > 0.1
 
 
+@pytest.mark.parametrize(
+    ("rows", "threads", "blocks"),
+    [(100_000, 2, 2), (140_000, 2, 4), (1_000_000, 2, 16), (5, 2, 2), (0, 2, 0), (10, 1, 1)],
+)
+def test_blocks_are_shared_evenly_by_the_threads(rows, threads, blocks):
+    """At most ROWS_PER_TASK rows a block, in a number of blocks the threads share evenly
+    (the last may be shorter by less than one row per block)."""
+    size = treeshap.even_blocks(rows, threads)
+    assert size <= treeshap.ROWS_PER_TASK and -(-rows // size) == blocks
+    assert rows == 0 or blocks * size - rows < blocks
+
+
+def test_no_rows_give_no_contributions():
+    frame, y = _mixed_data(rows=500)
+    model = lgb.LGBMClassifier(n_estimators=5, verbosity=-1).fit(frame, y)
+    assert treeshap.exact_contributions(model, frame.head(0)).shape == (0, frame.shape[1] + 1)
+
+
 def test_the_projects_model_is_explained_exactly(model_input):
     """PropensityModel with the shipped settings on the synthetic CRM's point-in-time
     features, whose categoricals (industry, region) split by category sets."""

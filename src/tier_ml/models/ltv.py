@@ -69,8 +69,14 @@ class TweedieLTV(BaseEstimator):
         """The expected value of rows of the model matrix with one feature changed (the
         next-step search): the log link of the changed raw score. `raw["ltv"]`: the rows'
         raw scores, where the caller has them."""
-        raw = raw_what_if(self.booster_, matrix, (raw or {}).get("ltv"))
-        return lambda feature, at, values: np.exp(raw(feature, at, values))
+        changed = raw_what_if(self.booster_, matrix, (raw or {}).get("ltv"))
+        return lambda feature, at, values: self.value_from_raw(
+            {"ltv": changed(feature, at, values)}
+        )
+
+    def value_from_raw(self, raw: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The expected value of raw scores (`raw["ltv"]`: log EV, Tweedie's log link)."""
+        return np.exp(raw["ltv"])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.booster_.predict(self.matrix(X))
@@ -172,11 +178,18 @@ class HurdleLTV(BaseEstimator):
         likely = raw_what_if(self.propensity.booster_, matrix, raw.get("propensity"))
         large = raw_what_if(self.amount_, matrix, raw.get("ltv"))
 
-        def value(feature: str, at: np.ndarray, values: np.ndarray) -> np.ndarray:
-            p_win = self.propensity.calibrate(likely(feature, at, values))
-            return p_win * np.expm1(large(feature, at, values)) * self.smearing_
+        return lambda feature, at, values: self.value_from_raw(
+            {"propensity": likely(feature, at, values), "ltv": large(feature, at, values)}
+        )
 
-        return value
+    def value_from_raw(self, raw: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The expected value of raw scores: P(win) of the win-probability margin
+        (`raw["propensity"]`) times the revenue if won of the log1p amount (`raw["ltv"]`)."""
+        return self.propensity.calibrate(raw["propensity"]) * self.revenue_of_raw(raw["ltv"])
+
+    def revenue_of_raw(self, raw: np.ndarray) -> np.ndarray:
+        """Revenue if won from the amount model's log1p score, with the smearing factor."""
+        return np.expm1(raw) * self.smearing_
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Exact TreeSHAP of the amount model on its log1p scale: one column per feature plus
@@ -184,7 +197,7 @@ class HurdleLTV(BaseEstimator):
         return exact_contributions(self.amount_, self.matrix(X))
 
     def revenue_if_won(self, X: pd.DataFrame) -> np.ndarray:
-        return np.expm1(self.amount_.predict(self.matrix(X))) * self.smearing_
+        return self.revenue_of_raw(self.amount_.predict(self.matrix(X)))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.propensity.predict(X) * self.revenue_if_won(X)

@@ -149,15 +149,26 @@ def evaluate_models(
 
 
 def scoring_model(
-    models: TrainedModels, model_input: pd.DataFrame, scoring: dict[str, Any], horizon_days: int
+    models: TrainedModels,
+    model_input: pd.DataFrame,
+    scoring: dict[str, Any],
+    horizon_days: int,
+    pool: pd.DataFrame,
 ) -> TierScoringModel:
-    """The portable scoring path, with tier cut points fitted on the latest labelled cutoff."""
-    latest = model_input[model_input["as_of"] == models.cutoffs[-1]]
-    ltv = models.champion.ltv
-    assigner = TierAssigner(TierPolicy.from_dict(scoring)).fit(ltv.predict(latest[ltv.features_]))
-    return TierScoringModel(
-        models.champion.propensity, ltv, models.segments, assigner, horizon_days
+    """The portable scoring path, with the cold-start pool (empty where the champion scores
+    cold starts itself) and tier cut points fitted on the latest labelled cutoff's values as
+    it gives them."""
+    latest = model_input[model_input["as_of"] == models.cutoffs[-1]].reset_index(drop=True)
+    model = TierScoringModel(
+        models.champion.propensity,
+        models.champion.ltv,
+        models.segments,
+        TierAssigner(TierPolicy.from_dict(scoring)),
+        horizon_days,
+        pool,
     )
+    model.assigner.fit(pd.Series(model.estimates(latest)[1]))
+    return model
 
 
 def models_to_register(
@@ -167,6 +178,7 @@ def models_to_register(
     deals: pd.DataFrame,
     features: dict[str, Any],
     scoring: dict[str, Any],
+    pool: pd.DataFrame,
 ) -> list[ModelToLog]:
     """The champion's models to log and register (a baseline champion too), tagged with
     the method, `trained_through` and the cutoffs it was fitted on."""
@@ -184,7 +196,7 @@ def models_to_register(
     out += [
         ModelToLog("propensity", FittedModel(models.champion.propensity), example),
         ModelToLog("ltv", FittedModel(models.champion.ltv), example),
-        ModelToLog("scoring", scoring_model(models, model_input, scoring, horizon), example),
+        ModelToLog("scoring", scoring_model(models, model_input, scoring, horizon, pool), example),
     ]
     tags = model_tags(models)
     return [replace(m, tags=tags) for m in out]
@@ -205,13 +217,14 @@ def drift_reference(
     model_input: pd.DataFrame,
     features: dict[str, Any],
     scoring: dict[str, Any],
+    pool: pd.DataFrame,
 ) -> pd.DataFrame:
     """The population the champion learned from, for drift at every scoring run: bins and
     shares of each feature, of p_win and of the tiers on the latest cutoff's rows, as the
     registered scoring model scores them. Logged in the run that registers the models."""
     horizon = FeatureParams.from_dict(features).horizon_days
     latest = model_input[model_input["as_of"] == models.cutoffs[-1]].reset_index(drop=True)
-    scored = scoring_model(models, model_input, scoring, horizon).predict(None, latest)
+    scored = scoring_model(models, model_input, scoring, horizon, pool).predict(None, latest)
     population = latest.assign(**{c: scored[c].to_numpy() for c in SCORE_FEATURES})
     return distribution(population, [*models.features, *SCORE_FEATURES])
 
@@ -223,13 +236,14 @@ def cold_start_pool(
     features: dict[str, Any],
 ) -> pd.DataFrame:
     """What customers with too little history went on to win, per kind, industry and region
-    (the declared categorical attributes), on the cutoffs the champion was fitted on: scoring
-    gives them this pooled estimate, if it predicted them better than the champion at the
-    evaluation origins; else the pool is empty and the champion scores them. Logged in the
-    run that registers the models."""
+    (the declared categorical attributes the models read), on the cutoffs the champion was
+    fitted on: scoring gives them this pooled estimate, if it predicted them better than the
+    champion at the evaluation origins; else the pool is empty and the champion scores them.
+    Logged in the run that registers the models."""
     feature_params = FeatureParams.from_dict(features)
     horizon = feature_params.horizon_days
-    groups = [c for c in feature_params.config.categorical_attributes if c in model_input]
+    # only attributes the models read: the registered scoring model's input carries no other
+    groups = [c for c in feature_params.config.categorical_attributes if c in models.features]
     rows = model_input[model_input["as_of"].isin(models.cutoffs)]
     pool = pooled_outcomes(rows, horizon, groups)
     comparison = pool_against_champion(
