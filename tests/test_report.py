@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -274,6 +275,25 @@ def test_the_header_states_the_horizon_and_every_column_has_a_header():
     html = _render(scores(), horizon_days=91)
     assert "win probability and expected value over the next 91 days" in html
     assert re.search(r"<th[^>]*>\s*</th>", html) is None
+
+
+def test_the_header_shows_the_datas_end_beside_as_of():
+    """A run on stale data says so at the top: the data end next to `as_of`."""
+    nothing = pd.DataFrame()
+    args = (scores(), nothing, nothing, nothing, {}, "en", 10, 10, None, {})
+    content = build_content(*args)
+    assert 'data-testid="data-end"' not in render(content)  # a run without its data's end
+    html = render(replace(content, data_end="2025-11-30"))
+    header = re.search(r'<div class="muted">.*?</div>', html, re.S).group(0)
+    assert re.search(
+        r'as of <span data-testid="as-of">[\d-]+</span> · data to '
+        r'<span data-testid="data-end">2025-11-30</span>',
+        header,
+    )
+    zh = build_content(*args[:5], "zh", *args[6:])
+    assert '数据截至 <span data-testid="data-end">2025-11-30</span>' in render(
+        replace(zh, data_end="2025-11-30")
+    )
 
 
 def test_one_name_for_expected_value_and_pts_explained_once():

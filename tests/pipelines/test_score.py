@@ -87,12 +87,15 @@ def test_score_twice_shows_tier_changes_with_reasons(tracking, tmp_path):
 
 
 @pytest.mark.slow
-def test_scoring_without_a_champion_uses_the_scorecard(tracking, tmp_path):
+def test_scoring_without_a_champion_uses_the_scorecard(tracking, tmp_path, caplog):
     params = small_parameters(n_customers=400)
     catalog = _catalog(params, tmp_path)
     SequentialRunner().run(ingest_pipeline() + features_pipeline(), catalog)
-    summary = _score(catalog, params, "2025-12-31")["scoring_summary"].load()
+    with caplog.at_level("INFO", logger="tier_ml.pipelines.score.nodes"):
+        summary = _score(catalog, params, "2026-01-05")["scoring_summary"].load()
     assert summary["rules_only"]["value"] == 1
+    # the run summary names the data's end beside as_of (scored five days after it)
+    assert "Scored with rules only as of 2026-01-05 (data to 2025-12-31): " in caplog.text
     scores = catalog["score_store"].load()
     assert scores["p_win"].isna().all() and (scores["source"] == "rules").all()
     assert scores["tier"].value_counts().index.tolist()[0] in "ABCD"

@@ -27,6 +27,7 @@ WORDS = {
     "en": {
         "title": "Customer tiers",
         "as_of": "as of",
+        "data_to": "data to",
         "headline": "Headline",
         "customers": "customers",
         "customers_one": "customer",
@@ -248,6 +249,7 @@ WORDS = {
     "zh": {
         "title": "客户分级",
         "as_of": "截至",
+        "data_to": "数据截至",
         "headline": "概览",
         "customers": "客户数",
         "customers_one": "客户数",
@@ -658,6 +660,7 @@ class ReportContent:
     value_potential: dict[str, Any] | None = None  # tier_ml.report.value_potential
     value_window_days: int | None = None  # the last period of the current value
     next_steps: bool = False  # some B or C account has a next step in this run
+    data_end: str | None = None  # the last date in the data the latest run scored
 
     @property
     def first_run(self) -> bool:

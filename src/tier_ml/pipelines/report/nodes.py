@@ -79,6 +79,7 @@ def build_report(
     score_drift: pd.DataFrame,
     model_card: dict[str, Any],
     current_value: pd.DataFrame,
+    data_profile: dict[str, Any],
     report: dict[str, Any],
     features: dict[str, Any],
 ) -> str:
@@ -87,7 +88,8 @@ def build_report(
     paired intervals against the best baseline (`model_metrics`), money in `report.currency`
     and predictions over the features' horizon; the run's drift (`score_drift`) and the
     training's `model_card` as an appendix; the trends across the stored runs, each owner's
-    list, and the value–potential matrix from `current_value`."""
+    list, and the value–potential matrix from `current_value`; the data's end date from
+    `data_profile` beside `as_of`, so a run on stale data shows it."""
     feature_params = FeatureParams.from_dict(features)
     registry = reason_registry(feature_params.config, report["language"])
     labels = {k: s.label for k, s in registry.items()}
@@ -133,6 +135,7 @@ def build_report(
         content,
         drift=drift_overview(score_drift, score_store["as_of"].max(), drift_labels),
         model_card=card_in(model_card, language),
+        data_end=data_profile.get("data_end"),
     )
     content.images["value"] = figure_data_uri(
         value_figure(content.headline, content.value_label, language)

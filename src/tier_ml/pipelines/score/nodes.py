@@ -200,11 +200,12 @@ def score_all(
         logger.warning("%s", line)
     summary = run_summary(scores, time.perf_counter() - start)
     logger.info(
-        "Scored %s as of %s: %s",
+        "Scored %s as of %s (data to %s): %s",
         "with rules only"
         if summary["rules_only"]
         else f"with the champion models {champion_versions}",
         params.as_of.date(),
+        pd.Timestamp(data_profile["data_end"]).date(),
         summary,
     )
     metrics = {k: {"value": float(v), "step": 0} for k, v in summary.items()}
