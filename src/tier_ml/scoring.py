@@ -413,7 +413,7 @@ def next_steps(
     if not actionable or not len(rows):
         return out
     up = per_distinct(lambda t: TIERS[RANK[t] - 1], tier[rows])
-    target = pd.Series(up).map(assigner.cuts_).to_numpy(float)
+    target = per_distinct(lambda t: assigner.cuts_[t], up).astype(float)  # no cut: KeyError
     reaches = value[rows] > target
     search = rows[~reaches]
     ltv = models["ltv"]

@@ -309,7 +309,7 @@ class TierAssigner(BaseEstimator):
         return pd.DataFrame(
             {
                 "tier": tier,
-                "action": per_distinct(ACTIONS[self.policy.language].get, tier),
+                "action": per_distinct(ACTIONS[self.policy.language].__getitem__, tier),
                 "tier_change": per_distinct(_change, previous, tier),
                 "tier_change_reason": per_distinct(self._reason, tier, previous, notes, kept),
             },
