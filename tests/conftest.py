@@ -12,6 +12,11 @@ import yaml
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Under `pytest -n N` each worker is one of N processes sharing the cores: one thread each
+# (LightGBM, TreeSHAP, DuckDB and the kedro runs they start; `tier_ml.threads`), not one per
+# core each, whose waits for a descheduled thread stall every worker on a busy machine.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT.parent / "shared" / "data"

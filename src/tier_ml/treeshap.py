@@ -24,7 +24,6 @@ tables over `MAX_TABLE_VALUES`) are explained by `pred_contrib` itself.
 
 from __future__ import annotations
 
-import os
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +34,8 @@ import numba
 import numpy as np
 import pandas as pd
 from numba import njit, prange
+
+from tier_ml.threads import machine_threads
 
 MAX_TABLE_VALUES = 50_000_000  # 400 MB of float64: beyond this, pred_contrib is used instead
 ZERO_THRESHOLD = float(np.float32(1e-35))  # LightGBM's kZeroThreshold, a float
@@ -510,9 +511,10 @@ def _node_tuple(trees: CompiledTrees) -> tuple:
 
 @contextmanager
 def _threads(threads: int | None) -> Iterator[None]:
-    """numba's thread count for one call: `threads`, else the machine's cores."""
+    """numba's thread count for one call: `threads`, else the machine's
+    (`threads.machine_threads`)."""
     previous = numba.get_num_threads()
-    wanted = threads or os.cpu_count() or 1
+    wanted = threads or machine_threads()
     numba.set_num_threads(max(1, min(wanted, numba.config.NUMBA_NUM_THREADS)))
     try:
         yield

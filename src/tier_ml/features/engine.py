@@ -17,11 +17,13 @@ import duckdb
 import pandas as pd
 import sqlglot
 
+from tier_ml.threads import machine_threads
+
 ENGINES = ("duckdb", "spark")
 
 
 def duckdb_query(sql: str, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    con = duckdb.connect()
+    con = duckdb.connect(config={"threads": machine_threads()})
     try:
         for name, frame in tables.items():
             con.register(name, frame)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -14,6 +13,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from tier_ml.models.matrix import learn_categories, to_matrix
+from tier_ml.threads import machine_threads
 from tier_ml.treeshap import exact_contributions
 
 DEFAULT_LGBM = {
@@ -30,15 +30,16 @@ DEFAULT_LGBM = {
 
 
 def lgbm_settings(params: dict | None, seed: int) -> dict:
-    """LightGBM settings that make a fit reproducible from its seed, on every core of the
-    machine; the user's own settings (`train.propensity.lgbm`, e.g. n_jobs) win."""
+    """LightGBM settings that make a fit reproducible from its seed, on the machine's threads
+    (`threads.machine_threads`); the user's own settings (`train.propensity.lgbm`, e.g.
+    n_jobs) win."""
     return {
         **DEFAULT_LGBM,
         "random_state": seed,
         "deterministic": True,
         "force_row_wise": True,
         "verbosity": -1,
-        "n_jobs": os.cpu_count() or 1,
+        "n_jobs": machine_threads(),
         **(params or {}),
     }
 
