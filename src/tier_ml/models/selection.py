@@ -21,28 +21,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from tier_ml.evaluation import classification_metrics, normalized_gini, top_share_capture
 from tier_ml.models.candidates import BASELINES, CANDIDATES, LABELS
 
 PRIMARY = ("auc", "top_decile_capture")
 TOP_SHARE = 0.10
-
-
-def fast_auc(won: np.ndarray, p_win: np.ndarray) -> float:
-    """Mann-Whitney AUC with tied scores counted half; NaN with one outcome only."""
-    won = np.asarray(won, dtype=bool)
-    positives = int(won.sum())
-    negatives = len(won) - positives
-    if positives == 0 or negatives == 0:
-        return float("nan")
-    ranks = rankdata(p_win)
-    return float((ranks[won].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
-def primary_metrics(won: np.ndarray, revenue: np.ndarray, p: np.ndarray, v: np.ndarray) -> list:
-    return [fast_auc(won, p), top_share_capture(revenue, v, TOP_SHARE)]
 
 
 def methods_of(predictions: pd.DataFrame) -> list[str]:
@@ -59,32 +43,85 @@ def methods_of(predictions: pd.DataFrame) -> list[str]:
     ]
 
 
+BOOTSTRAP_CELLS = 4_000_000  # draws x rows held at once: a few 32 MB arrays at a time
+
+
+def resample_counts(rng: np.random.Generator, customers: int, draws: int) -> np.ndarray:
+    """How often each customer is drawn in each of `draws` resamples with replacement, drawn
+    one resample after another from `rng`."""
+    return np.stack(
+        [
+            np.bincount(rng.integers(0, customers, customers), minlength=customers)
+            for _ in range(draws)
+        ]
+    )
+
+
+def weighted_auc(counts: np.ndarray, won: np.ndarray, p_win: np.ndarray) -> np.ndarray:
+    """Per row of `counts` (draws x customers), `fast_auc` of the sample that holds each
+    customer that many times: the Mann-Whitney AUC, ties counted half, from the customers'
+    tie groups in score order, without materialising the sample. NaN with one outcome only."""
+    order = np.argsort(p_win, kind="stable")
+    ordered = p_win[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    weight = counts[:, order].astype(float)
+    positive = np.add.reduceat(weight * won[order], starts, axis=1)
+    negative = np.add.reduceat(weight * ~won[order], starts, axis=1)
+    below = np.cumsum(negative, axis=1) - negative
+    pairs = positive.sum(axis=1) * negative.sum(axis=1)
+    wins = (positive * (below + 0.5 * negative)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pairs > 0, wins / pairs, np.nan)
+
+
+def weighted_top_share_capture(
+    counts: np.ndarray, revenue: np.ndarray, value: np.ndarray, share: float
+) -> np.ndarray:
+    """Per row of `counts`, `top_share_capture` of the sample that holds each customer that
+    many times: the top `share` of the sample by value, ties broken by row order, so copies
+    of one customer are adjacent and the last one in may be taken in part."""
+    order = np.argsort(-value, kind="stable")
+    taken = counts[:, order]
+    size = counts.sum(axis=1)
+    top = np.maximum(1, np.rint(share * size))
+    before = np.cumsum(taken, axis=1) - taken
+    inside = np.clip(top[:, None] - before, 0, taken)
+    total = counts @ revenue
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (inside @ revenue[order]) / total, np.nan)
+
+
 def bootstrap_primary(
     predictions: pd.DataFrame, methods: Sequence[str], draws: int, seed: int
 ) -> dict[str, np.ndarray]:
     """Per method, `draws` x len(PRIMARY) metrics averaged over origins. Each draw resamples
     customers once and uses that same sample at every origin (a customer recurs across
-    origins, so origins are not independent) and for every method (paired)."""
+    origins, so origins are not independent) and for every method (paired). A draw is held
+    as how often it takes each customer, and the metrics are weighted by those counts: the
+    same values as on the resampled rows, at a fraction of the cost."""
     rng = np.random.default_rng(seed)
     universe = pd.Index(predictions["customer_id"].unique())
     groups = [group for _, group in predictions.groupby("origin", sort=True)]
-    positions = [pd.Index(g["customer_id"]).get_indexer(universe) for g in groups]
-    out = {m: np.full((draws, len(PRIMARY)), np.nan) for m in methods}
-    for b in range(draws):
-        ids = rng.integers(0, len(universe), len(universe))
-        per_origin = {m: [] for m in methods}
-        for group, where in zip(groups, positions, strict=True):
-            pick = np.sort(where[ids][where[ids] >= 0])
-            won = group["won_any"].to_numpy(bool)[pick]
-            revenue = group["won_revenue"].to_numpy(float)[pick]
+    at = [universe.get_indexer(group["customer_id"]) for group in groups]
+    per_origin = {m: np.full((len(groups), draws, len(PRIMARY)), np.nan) for m in methods}
+    chunk = max(1, BOOTSTRAP_CELLS // max(1, len(universe)))
+    for first in range(0, draws, chunk):
+        counts = resample_counts(rng, len(universe), min(chunk, draws - first))
+        for o, group in enumerate(groups):
+            drawn = counts[:, at[o]]
+            won = group["won_any"].to_numpy(bool)
+            revenue = group["won_revenue"].to_numpy(float)
             for m in methods:
-                p = group[f"p_{m}"].to_numpy(float)[pick]
-                v = group[f"value_{m}"].to_numpy(float)[pick]
-                per_origin[m].append(primary_metrics(won, revenue, p, v))
-        for m in methods:
-            values = np.array(per_origin[m], dtype=float)
-            seen = (~np.isnan(values)).sum(axis=0)  # a metric undefined at every origin: NaN
-            out[m][b] = np.where(seen > 0, np.nansum(values, axis=0) / np.maximum(seen, 1), np.nan)
+                metrics = per_origin[m][o, first : first + len(counts)]
+                metrics[:, 0] = weighted_auc(drawn, won, group[f"p_{m}"].to_numpy(float))
+                metrics[:, 1] = weighted_top_share_capture(
+                    drawn, revenue, group[f"value_{m}"].to_numpy(float), TOP_SHARE
+                )
+    out = {}
+    for m in methods:
+        seen = (~np.isnan(per_origin[m])).sum(axis=0)  # a metric undefined at every origin: NaN
+        total = np.nansum(per_origin[m], axis=0)
+        out[m] = np.where(seen > 0, total / np.maximum(seen, 1), np.nan)
     return out
 
 
