@@ -45,10 +45,12 @@ def copy_project(target: Path, *extra: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def project_run(tmp_path_factory) -> Path:
+def project_run(tmp_path_factory, empty_mlflow_db) -> Path:
     """The default pipeline on a small synthetic CRM, then a later scoring run, so that the
-    report has tier changes to show."""
+    report has tier changes to show. (A fresh clone's first run, which creates its MLflow
+    store, is `test_example_crm`'s.)"""
     project = copy_project(tmp_path_factory.mktemp("project"), "notebooks")
+    shutil.copy(empty_mlflow_db, project / "mlflow.db")
     small = "ingest.synthetic.n_customers=800"
     # trained and scored on data to 2025-09-30 (the champion is trained through then); three
     # months later new data arrives and the same champion scores it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,15 +21,17 @@ KINDS = ["propensity", "ltv", "segments", "opportunity", "scoring"]
 
 
 @pytest.fixture
-def tracking(tmp_path, monkeypatch):
+def tracking(tmp_path, monkeypatch, empty_mlflow_db):
     """A fresh SQLite tracking store and an active run, as kedro-mlflow's hook provides."""
-    with tracking_store(tmp_path, monkeypatch) as uri:
+    with tracking_store(tmp_path, monkeypatch, empty_mlflow_db) as uri:
         yield uri
 
 
 @contextmanager
-def tracking_store(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh SQLite tracking store in `folder`, with every run ended afterwards."""
+def tracking_store(folder: Path, monkeypatch: pytest.MonkeyPatch, empty_db: Path) -> Iterator[str]:
+    """A fresh SQLite tracking store in `folder` (a copy of `empty_db`), with every run ended
+    afterwards."""
+    shutil.copy(empty_db, folder / "mlflow.db")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)

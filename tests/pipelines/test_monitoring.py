@@ -20,7 +20,7 @@ from kedro_mlflow.io.artifacts import MlflowArtifactDataset
 from kedro_mlflow.io.metrics import MlflowMetricsHistoryDataset
 from mlflow.tracking import MlflowClient
 
-from tests.pipelines.conftest import KINDS, small_parameters
+from tests.pipelines.conftest import KINDS, small_parameters, tracking_store
 from tests.pipelines.test_score import _catalog
 from tier_ml.cold_start import REASONS
 from tier_ml.drift import SCORE_FEATURES, drift_overview
@@ -52,15 +52,15 @@ def _artifact(folder: Path, name: str, kind: str) -> MlflowArtifactDataset:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Iterator[Trained]:
+def trained(tmp_path_factory, empty_mlflow_db) -> Iterator[Trained]:
     """One small training, tracked in its own SQLite store, with the catalog's MLflow
     artifacts for the reference population and the card."""
     folder = tmp_path_factory.mktemp("monitoring")
-    uri, before = f"sqlite:///{folder / 'mlflow.db'}", mlflow.get_tracking_uri()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", uri)
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_experiment("tier_ml_test")
+    before = mlflow.get_tracking_uri()
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        tracking_store(folder, patch, empty_mlflow_db),
+    ):
         params = small_parameters(n_customers=600)
         catalog = _catalog(params, folder)
         catalog["drift_reference"] = _artifact(folder, REFERENCE_ARTIFACT, "pandas.ParquetDataset")

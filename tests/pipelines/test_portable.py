@@ -18,10 +18,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, empty_mlflow_db):
     """Trained and registered once for the module, in a tracking store of its own."""
     folder = tmp_path_factory.mktemp("portable")
-    with pytest.MonkeyPatch.context() as monkeypatch, tracking_store(folder, monkeypatch):
+    with (
+        pytest.MonkeyPatch.context() as monkeypatch,
+        tracking_store(folder, monkeypatch, empty_mlflow_db),
+    ):
         catalog = bare_catalog(small_parameters(), folder)
         with mlflow.start_run():
             pipeline = ingest_pipeline() + features_pipeline() + train_pipeline()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from tier_ml.features.build import KEY_COLUMNS, LABEL_COLUMNS
@@ -28,13 +29,16 @@ def to_matrix(
     frame: pd.DataFrame, features: list[str], categories: dict[str, list[str]]
 ) -> pd.DataFrame:
     """Columns in training order; text as categoricals with the training categories
-    (a value never seen in training becomes missing), numbers as float."""
-    out = {}
-    for c in features:
-        if c in categories:
-            values = frame[c].astype("object")
-            known = values.where(values.isin(categories[c]))
-            out[c] = pd.Categorical(known, categories=categories[c])
-        else:
-            out[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
-    return pd.DataFrame(out, index=frame.index)
+    (a value never seen in training becomes missing), numbers as float. Columns that are
+    numbers already are converted as one block (model fits call this dozens of times)."""
+    numbers = [c for c in features if c not in categories]
+    typed = [c for c in numbers if pd.api.types.is_numeric_dtype(frame[c])]
+    out = dict(zip(typed, frame[typed].to_numpy("float64", na_value=np.nan).T, strict=True))
+    for c in numbers:
+        if c not in out:  # text holding numbers: unreadable values become missing
+            out[c] = pd.to_numeric(frame[c], errors="coerce").to_numpy("float64", na_value=np.nan)
+    for c, known in categories.items():
+        if c in features:
+            codes = pd.Index(known).get_indexer(frame[c])
+            out[c] = pd.Categorical.from_codes(codes, categories=known)
+    return pd.DataFrame({c: out[c] for c in features}, index=frame.index)

@@ -58,7 +58,7 @@ def resample_counts(rng: np.random.Generator, customers: int, draws: int) -> np.
 
 
 def weighted_auc(counts: np.ndarray, won: np.ndarray, p_win: np.ndarray) -> np.ndarray:
-    """Per row of `counts` (draws x customers), `fast_auc` of the sample that holds each
+    """Per row of `counts` (draws x customers), the AUC of the sample that holds each
     customer that many times: the Mann-Whitney AUC, ties counted half, from the customers'
     tie groups in score order, without materialising the sample. NaN with one outcome only."""
     order = np.argsort(p_win, kind="stable")
