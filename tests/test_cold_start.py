@@ -212,7 +212,7 @@ class _OneSegment:
 
 
 def _portable(pool: pd.DataFrame | None) -> TierScoringModel:
-    model = TierScoringModel(
+    return TierScoringModel(
         _Constant(0.01, ["tenure_days"]),
         _Constant(5.0, ["tenure_days"]),
         _OneSegment(),
@@ -220,7 +220,6 @@ def _portable(pool: pd.DataFrame | None) -> TierScoringModel:
         HORIZON,
         pool,
     )
-    return model
 
 
 def test_the_portable_model_gives_cold_starts_the_pooled_estimate_as_scoring_does():

@@ -103,20 +103,20 @@ def bootstrap_primary(
     universe = pd.Index(predictions["customer_id"].unique())
     groups = [group for _, group in predictions.groupby("origin", sort=True)]
     at = [universe.get_indexer(group["customer_id"]) for group in groups]
+    won = [group["won_any"].to_numpy(bool) for group in groups]
+    revenue = [group["won_revenue"].to_numpy(float) for group in groups]
+    p = {m: [group[f"p_{m}"].to_numpy(float) for group in groups] for m in methods}
+    v = {m: [group[f"value_{m}"].to_numpy(float) for group in groups] for m in methods}
     per_origin = {m: np.full((len(groups), draws, len(PRIMARY)), np.nan) for m in methods}
     chunk = max(1, BOOTSTRAP_CELLS // max(1, len(universe)))
     for first in range(0, draws, chunk):
         counts = resample_counts(rng, len(universe), min(chunk, draws - first))
-        for o, group in enumerate(groups):
+        for o in range(len(groups)):
             drawn = counts[:, at[o]]
-            won = group["won_any"].to_numpy(bool)
-            revenue = group["won_revenue"].to_numpy(float)
             for m in methods:
                 metrics = per_origin[m][o, first : first + len(counts)]
-                metrics[:, 0] = weighted_auc(drawn, won, group[f"p_{m}"].to_numpy(float))
-                metrics[:, 1] = weighted_top_share_capture(
-                    drawn, revenue, group[f"value_{m}"].to_numpy(float), TOP_SHARE
-                )
+                metrics[:, 0] = weighted_auc(drawn, won[o], p[m][o])
+                metrics[:, 1] = weighted_top_share_capture(drawn, revenue[o], v[m][o], TOP_SHARE)
     out = {}
     for m in methods:
         seen = (~np.isnan(per_origin[m])).sum(axis=0)  # a metric undefined at every origin: NaN
