@@ -152,7 +152,7 @@ def main() -> None:
         save_run(
             Path(folder) / "scores",
             Path(folder) / "tier_ml.duckdb",
-            ScoreRun(AS_OF, scores, reasons, features.horizon_days),
+            ScoreRun(AS_OF, scores, reasons, features.horizon_days, AS_OF),
         )
     phases["write_s"] = time.perf_counter() - start
     total = sum(phases.values())

@@ -15,7 +15,7 @@ from tests.conftest import PROJECT
 from tests.pipelines.test_score import SCORECARD, _rules_features
 from tests.test_features import CONFIG
 from tier_ml.features.registry import reason_registry
-from tier_ml.io.scores import ScoreRun, ScoreStoreDataset, ensure_views
+from tier_ml.io.scores import FILES, ScoreRun, ScoreStoreDataset, ensure_views
 from tier_ml.pipelines.score.nodes import feature_labels, with_labels
 from tier_ml.scoring import ScoringParams, score_customers
 from tier_ml.tiering import ACTION_CODES, ACTIONS, TierPolicy
@@ -33,7 +33,8 @@ DRIFT = pd.DataFrame(
 
 
 def scored(as_of: pd.Timestamp, horizon_days: int, language: str, history: pd.DataFrame):
-    """A rules-only scoring run of ten customers, stored as the score node stores it."""
+    """A rules-only scoring run of ten customers on data that ends the day before `as_of`,
+    stored as the score node stores it."""
     registry = reason_registry(CONFIG)
     params = ScoringParams(
         as_of=as_of,
@@ -45,7 +46,8 @@ def scored(as_of: pd.Timestamp, horizon_days: int, language: str, history: pd.Da
         _rules_features(as_of=as_of), {}, params, registry, history
     )
     labels = feature_labels(registry)
-    return ScoreRun(as_of, scores, with_labels(reasons, labels), horizon_days, labels)
+    data_end = as_of - pd.Timedelta(days=1)
+    return ScoreRun(as_of, scores, with_labels(reasons, labels), horizon_days, data_end, labels)
 
 
 @pytest.fixture
@@ -104,11 +106,12 @@ def test_features_map_every_code_of_the_latest_run_to_its_label(store):
     assert dict(features.values) == feature_labels(reason_registry(CONFIG))
 
 
-def test_each_run_stores_its_horizon(store):
+def test_each_run_stores_its_horizon_and_data_end(store):
     _, database = store
-    runs = query(database, "select as_of, horizon_days from runs order by as_of")
+    runs = query(database, "select as_of, horizon_days, data_end from runs order by as_of")
     assert runs["horizon_days"].tolist() == [180, 91]
     assert runs["as_of"].tolist() == [EARLIER, LATEST]
+    assert runs["data_end"].tolist() == [pd.Timestamp("2025-05-31"), pd.Timestamp("2025-06-14")]
 
 
 def test_drift_is_kept_per_run_with_stable_types(store):
@@ -149,10 +152,17 @@ def test_the_views_answer_before_the_first_run_and_cast_old_text_values(tmp_path
             legacy.scores,
             legacy.reasons.assign(value=legacy.reasons["value"].astype("str")),
             180,
+            legacy.data_end,
         )
     )
     types = dict(query(database, "describe reasons")[["column_name", "column_type"]].values)
     assert types["value"] == "DOUBLE"
+    # and did not record the data end of its runs
+    (pointer,) = root.glob("as_of=*/current")
+    runs = pointer.resolve() / FILES["runs"]
+    pd.read_parquet(runs).drop(columns="data_end").to_parquet(runs, index=False)
+    ended = query(database, "select data_end from runs")
+    assert ended["data_end"].isna().tolist() == [True]
 
 
 def readme_sql() -> list[str]:

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
+from tier_ml.pipelines.report.nodes import scored_data_end
 from tier_ml.report.content import WORDS, accuracy_sentence, build_content
 from tier_ml.report.html import render
 from tier_ml.report.numbers import money, probability
@@ -282,7 +283,8 @@ def test_the_header_shows_the_datas_end_beside_as_of():
     nothing = pd.DataFrame()
     args = (scores(), nothing, nothing, nothing, {}, "en", 10, 10, None, {})
     content = build_content(*args)
-    assert 'data-testid="data-end"' not in render(content)  # a run without its data's end
+    # a run stored before runs recorded their data's end says so rather than hide it
+    assert 'data to <span data-testid="data-end">not recorded</span>' in render(content)
     html = render(replace(content, data_end="2025-11-30"))
     header = re.search(r'<div class="muted">.*?</div>', html, re.S).group(0)
     assert re.search(
@@ -294,6 +296,22 @@ def test_the_header_shows_the_datas_end_beside_as_of():
     assert '数据截至 <span data-testid="data-end">2025-11-30</span>' in render(
         replace(zh, data_end="2025-11-30")
     )
+
+
+def test_the_data_end_shown_is_the_one_the_reported_run_scored():
+    """A newer ingest does not change the data end of a stored run: the report reads it from
+    the run's own row."""
+    runs = pd.DataFrame(
+        {
+            "as_of": pd.to_datetime(["2025-06-01", "2025-07-01"]),
+            "horizon_days": [180, 180],
+            "data_end": pd.to_datetime(["2025-05-20", "2025-06-28"]),
+        }
+    )
+    assert scored_data_end(runs, pd.Timestamp("2025-07-01")) == "2025-06-28"
+    assert scored_data_end(runs, pd.Timestamp("2025-06-01")) == "2025-05-20"
+    assert scored_data_end(runs.drop(columns="data_end"), pd.Timestamp("2025-06-01")) is None
+    assert scored_data_end(runs, pd.Timestamp("2025-08-01")) is None
 
 
 def test_one_name_for_expected_value_and_pts_explained_once():

@@ -33,7 +33,7 @@ def run(as_of: str, tier: str) -> ScoreRun:
             "contribution": [0.1],
         }
     )
-    return ScoreRun(t, scores, reasons, horizon_days=180)
+    return ScoreRun(t, scores, reasons, horizon_days=180, data_end=t)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.e2e.browser import CHROMEDRIVER, CHROMIUM, chrome, screenshot
-from tier_ml.io.scores import current_runs
+from tier_ml.io.scores import FILES, current_runs
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -27,9 +27,9 @@ def page(browser, project_run):
     return browser
 
 
-def latest_scores(project) -> pd.DataFrame:
+def latest_run_table(project, table: str = "scores") -> pd.DataFrame:
     runs = current_runs(project / "data" / "07_model_output" / "scores")
-    return pd.read_parquet(runs[max(runs)] / "scores.parquet")
+    return pd.read_parquet(runs[max(runs)] / FILES[table])
 
 
 def text(page, test_id: str) -> str:
@@ -52,8 +52,10 @@ def test_every_image_renders(page):
 
 
 def test_key_numbers_match_the_scores_table(page, project_run):
-    scores = latest_scores(project_run)
+    scores = latest_run_table(project_run)
     assert text(page, "as-of") == str(scores["as_of"].iloc[0].date())
+    (data_end,) = latest_run_table(project_run, "runs")["data_end"]
+    assert text(page, "data-end") == str(data_end.date())
     counts = scores["tier"].value_counts()
     for tier in "ABCD":
         assert int(text(page, f"tier-count-{tier}").replace(",", "")) == counts.get(tier, 0)

@@ -131,3 +131,5 @@ def test_too_little_data_for_a_model_deploys_the_best_baseline_and_says_so(track
     html = catalog["tier_report"].load()
     assert f"tiers use {LABELS[champion]}" in html
     assert "Not enough data for a model" in html
+    data_end = catalog["data_profile"].load()["data_end"]
+    assert f'<span data-testid="data-end">{data_end}</span>' in html

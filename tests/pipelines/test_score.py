@@ -37,9 +37,10 @@ def _catalog(params: dict, tmp_path) -> DataCatalog:
     catalog["score_store"] = ScoreStoreDataset(
         str(tmp_path / "scores"), str(tmp_path / "tier_ml.duckdb")
     )
-    catalog["score_drift"] = ScoreStoreDataset(
-        str(tmp_path / "scores"), str(tmp_path / "tier_ml.duckdb"), table="drift"
-    )
+    for table in ("drift", "runs"):
+        catalog[f"score_{table}"] = ScoreStoreDataset(
+            str(tmp_path / "scores"), str(tmp_path / "tier_ml.duckdb"), table=table
+        )
     catalog["scoring_models"] = RegisteredModelsDataset(KINDS, alias="champion")
     catalog["promotion_decision"] = ChampionAliasDataset(KINDS)
     return catalog
@@ -84,6 +85,10 @@ def test_score_twice_shows_tier_changes_with_reasons(tracking, tmp_path):
         "select tier, count(*) from scores where as_of = '2025-12-31' group by 1 order by 1"
     ).fetchall()
     assert dict(counts) == latest["tier"].value_counts().to_dict()
+    # each run records the end of the data it scored, which the report shows beside as_of
+    ends = con.execute("select data_end from runs order by as_of").fetchall()
+    data_end = pd.Timestamp(catalog["data_profile"].load()["data_end"])
+    assert [end for (end,) in ends] == [data_end, data_end]
 
 
 @pytest.mark.slow

@@ -72,13 +72,15 @@ class StoreLockedError(RuntimeError):
 @dataclass(frozen=True)
 class ScoreRun:
     """One scoring run: its date, the scores, the long-format contributions, the horizon
-    its predictions look ahead, the labels of the feature codes it may name, its drift table
-    and the distribution the next run's drift is measured against."""
+    its predictions look ahead, the last date of the data it scored (what the report shows
+    beside `as_of`), the labels of the feature codes it may name, its drift table and the
+    distribution the next run's drift is measured against."""
 
     as_of: pd.Timestamp
     scores: pd.DataFrame
     reasons: pd.DataFrame
     horizon_days: int
+    data_end: pd.Timestamp
     feature_labels: Mapping[str, str] = field(default_factory=dict)
     drift: pd.DataFrame = field(default_factory=empty_drift)
     distribution: pd.DataFrame = field(default_factory=empty_distribution)
@@ -89,9 +91,12 @@ class ScoreRun:
             {
                 "as_of": [pd.Timestamp(self.as_of)],
                 "horizon_days": [int(self.horizon_days)],
+                "data_end": [pd.Timestamp(self.data_end)],
                 "scored_at": [pd.Timestamp.now("UTC").tz_localize(None)],
             }
-        ).astype({"as_of": "datetime64[us]", "scored_at": "datetime64[us]"})
+        ).astype(
+            {"as_of": "datetime64[us]", "data_end": "datetime64[us]", "scored_at": "datetime64[us]"}
+        )
 
 
 def partition_name(as_of: pd.Timestamp) -> str:
@@ -198,8 +203,10 @@ def view_definitions(root: Path, feature_labels: Mapping[str, str]) -> dict[str,
             f"{_current(root, 'reasons', {'value': 'DOUBLE'})}",
         ),
         "runs": (
-            f"horizon and time of the current score runs under {root.resolve().as_posix()}",
-            f"SELECT * FROM {_current(root, 'runs', {'horizon_days': 'INTEGER'})}",
+            f"horizon, data end and time of the current score runs under "
+            f"{root.resolve().as_posix()}",
+            "SELECT * FROM "
+            + _current(root, "runs", {"horizon_days": "INTEGER", "data_end": "TIMESTAMP"}),
         ),
         "drift": (
             f"population stability of the current score runs under {root.resolve().as_posix()}",

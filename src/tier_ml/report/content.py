@@ -28,6 +28,7 @@ WORDS = {
         "title": "Customer tiers",
         "as_of": "as of",
         "data_to": "data to",
+        "not_recorded": "not recorded",
         "headline": "Headline",
         "customers": "customers",
         "customers_one": "customer",
@@ -250,6 +251,7 @@ WORDS = {
         "title": "客户分级",
         "as_of": "截至",
         "data_to": "数据截至",
+        "not_recorded": "未记录",
         "headline": "概览",
         "customers": "客户数",
         "customers_one": "客户数",
@@ -660,7 +662,9 @@ class ReportContent:
     value_potential: dict[str, Any] | None = None  # tier_ml.report.value_potential
     value_window_days: int | None = None  # the last period of the current value
     next_steps: bool = False  # some B or C account has a next step in this run
-    data_end: str | None = None  # the last date in the data the latest run scored
+    data_end: str | None = (
+        None  # the last date of the data the latest run scored (None: not recorded)
+    )
 
     @property
     def first_run(self) -> bool:

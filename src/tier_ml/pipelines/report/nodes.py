@@ -67,6 +67,16 @@ def latest_owner_lists(score_store: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return owner_lists(scores)
 
 
+def scored_data_end(score_runs: pd.DataFrame, as_of: pd.Timestamp) -> str | None:
+    """The last date of the data the run at `as_of` scored, as the run recorded it: not the
+    current ingest's, which may be newer than the run reported. None for a run stored before
+    runs recorded it."""
+    if "data_end" not in score_runs:
+        return None
+    ends = score_runs.loc[score_runs["as_of"] == as_of, "data_end"].dropna()
+    return pd.Timestamp(ends.iloc[-1]).date().isoformat() if len(ends) else None
+
+
 def build_report(
     score_store: pd.DataFrame,
     score_reasons: pd.DataFrame,
@@ -79,7 +89,7 @@ def build_report(
     score_drift: pd.DataFrame,
     model_card: dict[str, Any],
     current_value: pd.DataFrame,
-    data_profile: dict[str, Any],
+    score_runs: pd.DataFrame,
     report: dict[str, Any],
     features: dict[str, Any],
 ) -> str:
@@ -88,8 +98,8 @@ def build_report(
     paired intervals against the best baseline (`model_metrics`), money in `report.currency`
     and predictions over the features' horizon; the run's drift (`score_drift`) and the
     training's `model_card` as an appendix; the trends across the stored runs, each owner's
-    list, and the value–potential matrix from `current_value`; the data's end date from
-    `data_profile` beside `as_of`, so a run on stale data shows it."""
+    list, and the value–potential matrix from `current_value`; beside `as_of`, the end of the
+    data that run scored (`score_runs`), so a run on stale data shows it."""
     feature_params = FeatureParams.from_dict(features)
     registry = reason_registry(feature_params.config, report["language"])
     labels = {k: s.label for k, s in registry.items()}
@@ -135,7 +145,7 @@ def build_report(
         content,
         drift=drift_overview(score_drift, score_store["as_of"].max(), drift_labels),
         model_card=card_in(model_card, language),
-        data_end=data_profile.get("data_end"),
+        data_end=scored_data_end(score_runs, score_store["as_of"].max()),
     )
     content.images["value"] = figure_data_uri(
         value_figure(content.headline, content.value_label, language)

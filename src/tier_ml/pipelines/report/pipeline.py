@@ -41,7 +41,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "score_drift",
                     "model_card",
                     "current_value",
-                    "data_profile",
+                    "score_runs",
                     "params:report",
                     "params:features",
                 ],

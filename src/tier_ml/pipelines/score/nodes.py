@@ -161,10 +161,9 @@ def score_all(
             waiting,
             champion_versions,
         )
-    as_of = pd.Timestamp(scoring.get("as_of") or data_profile["data_end"])
-    check_fresh(
-        as_of, pd.Timestamp(data_profile["data_end"]), int(scoring["max_days_after_data_end"])
-    )
+    data_end = pd.Timestamp(data_profile["data_end"])
+    as_of = pd.Timestamp(scoring.get("as_of") or data_end)
+    check_fresh(as_of, data_end, int(scoring["max_days_after_data_end"]))
     check_trained_through(as_of, scoring_models.get(TAGS, {}))
     feature_params = FeatureParams.from_dict(features)
     params = scoring_params(
@@ -205,7 +204,7 @@ def score_all(
         if summary["rules_only"]
         else f"with the champion models {champion_versions}",
         params.as_of.date(),
-        pd.Timestamp(data_profile["data_end"]).date(),
+        data_end.date(),
         summary,
     )
     metrics = {k: {"value": float(v), "step": 0} for k, v in summary.items()}
@@ -216,6 +215,7 @@ def score_all(
         scores,
         with_labels(reasons, labels),
         params.horizon_days,
+        data_end,
         labels,
         drift,
         distribution(population, watched),
