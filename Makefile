@@ -13,7 +13,7 @@ export MPLBACKEND := Agg
 # again in every process: 3-4 s each.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install install-spark run test test-browser bench viz report-shot clean
+.PHONY: install install-spark run test test-browser bench bench-spark viz report-shot clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -57,6 +57,11 @@ bench: install
 	$(RUN) python benchmarks/quality.py --data cdnow
 	$(RUN) python benchmarks/quality.py --data synthetic
 	$(RUN) python benchmarks/quality.py --data maven
+
+# features and scoring on Spark local[2] (the spark extra), apart from `make bench`
+bench-spark: install-spark
+	$(RUN) python benchmarks/features.py --engine spark --sizes 100000 1000000 --repeats 1
+	$(RUN) python benchmarks/score.py --spark-master "local[2]" --driver-memory 10g
 
 viz: install
 	$(RUN) kedro viz build

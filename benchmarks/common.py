@@ -1,10 +1,13 @@
-"""Helpers shared by the benchmarks: synthetic data on disk, peak memory, JSON lines."""
+"""Helpers shared by the benchmarks: synthetic data on disk, peak memory, JSON lines, a timed
+Spark session."""
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -56,3 +59,65 @@ def peak_rss_mb() -> float:
 def emit(**record) -> None:
     print(json.dumps(record), flush=True)
     sys.stdout.flush()
+
+
+def start_spark(master: str, driver_memory: str) -> dict:
+    """A Spark session (the one `features.engine` then uses), timed apart from the build; its
+    Python workers run this environment's Python unless `PYSPARK_PYTHON` says otherwise."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+    start = time.perf_counter()
+    spark = (
+        SparkSession.builder.master(master)
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    spark.range(1).count()
+    return {
+        "master": master,
+        "driver_memory": driver_memory,
+        "session_start_s": round(time.perf_counter() - start, 2),
+    }
+
+
+def _peak_mb(pid: int) -> float:
+    """A process's peak resident memory (its /proc VmHWM), 0 where it has ended."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return 0.0
+    line = next((line for line in status.splitlines() if line.startswith("VmHWM:")), "0 0")
+    return int(line.split()[1]) / 1024
+
+
+def _descendants(pid: int) -> list[int]:
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [p for p, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def spark_peak_rss_mb() -> dict[str, int]:
+    """Peak resident memory of the Spark JVM and, summed (an upper bound of their peak
+    together), of its Python workers still alive: this process's own peak includes
+    neither."""
+    from pyspark import SparkContext
+
+    jvm = SparkContext._gateway.proc.pid
+    return {
+        "jvm_peak_rss_mb": round(_peak_mb(jvm)),
+        "python_workers_peak_rss_mb_sum": round(sum(map(_peak_mb, _descendants(jvm)))),
+    }

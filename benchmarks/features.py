@@ -1,7 +1,11 @@
 """Feature build for one as_of on synthetic CRMs of 100k and 1M customers: wall time, peak RSS.
 
 Each size runs in a fresh process so that its peak memory is its own. Prints JSON lines.
+`--engine spark` runs the same SQL on a Spark session (`--master`, default local[2]; the
+spark extra: `make install-spark`) and also reports the JVM's peak resident memory and the
+session's start-up apart from the build.
 Usage: python benchmarks/features.py [--sizes 100000 1000000] [--repeats 3]
+       [--engine duckdb|spark] [--master local[2]] [--driver-memory 8g]
 """
 
 from __future__ import annotations
@@ -11,30 +15,43 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import emit, load_crm, peak_rss_mb, synthetic_on_disk  # noqa: E402
-from tier_ml.features.build import build_features  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    emit,
+    load_crm,
+    peak_rss_mb,
+    spark_peak_rss_mb,
+    start_spark,
+    synthetic_on_disk,
+)
+from tier_ml.features.build import DEFAULT_CONFIG, build_features  # noqa: E402
 
 AS_OF = pd.Timestamp("2025-07-01")
 
 
-def measure(n_customers: int, repeats: int) -> None:
+def measure(n_customers: int, repeats: int, engine: str, master: str, driver_memory: str) -> None:
     folder = synthetic_on_disk(n_customers)
     customers, deals, activities = load_crm(folder)
     rss_loaded = peak_rss_mb()
+    spark = start_spark(master, driver_memory) if engine == "spark" else {}
+    config = replace(DEFAULT_CONFIG, engine=engine)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        features = build_features(customers, deals, activities, AS_OF)
+        features = build_features(customers, deals, activities, AS_OF, config)
         times.append(time.perf_counter() - start)
+    if engine == "spark":
+        spark |= spark_peak_rss_mb()
     emit(
         benchmark="features",
-        method="duckdb",
+        method=engine,
+        **spark,
         customers=n_customers,
         deals=len(deals),
         activities=len(activities),
@@ -45,8 +62,8 @@ def measure(n_customers: int, repeats: int) -> None:
         wall_s_min=round(min(times), 2),
         peak_rss_mb=round(peak_rss_mb()),
         rss_after_load_mb=round(rss_loaded),
-        target_wall_s=60 if n_customers >= 1_000_000 else None,
-        target_peak_rss_mb=8192 if n_customers >= 1_000_000 else None,
+        target_wall_s=60 if n_customers >= 1_000_000 and engine == "duckdb" else None,
+        target_peak_rss_mb=8192 if n_customers >= 1_000_000 and engine == "duckdb" else None,
     )
 
 
@@ -54,14 +71,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default="8g")
     parser.add_argument("--child", type=int)
     args = parser.parse_args()
     if args.child:
-        measure(args.child, args.repeats)
+        measure(args.child, args.repeats, args.engine, args.master, args.driver_memory)
         return
     for size in args.sizes:
         subprocess.run(
-            [sys.executable, __file__, "--child", str(size), "--repeats", str(args.repeats)],
+            [
+                *(sys.executable, __file__, "--child", str(size)),
+                *("--repeats", str(args.repeats), "--engine", args.engine),
+                *("--master", args.master, "--driver-memory", args.driver_memory),
+            ],
             check=True,
         )
 

@@ -6,7 +6,10 @@ shap.TreeExplainer on the same model in the same run.
 The LightGBM candidate (`fit_candidate(..., "model")`, fitted as it is deployed: on every
 labelled cutoff) is trained with the project's defaults on a smaller synthetic CRM (the
 model's size, not the training set's, sets the cost of scoring). Prints JSON lines.
+`--spark-master local[2]` runs `--env=spark`'s path instead: features on Spark and the portable
+scoring model through `spark_udf` (the spark extra: `make install-spark`).
 Usage: python benchmarks/score.py [--customers 1000000] [--train-customers 20000]
+       [--spark-master local[2] [--driver-memory 8g]]
 """
 
 from __future__ import annotations
@@ -15,15 +18,26 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.models import infer_signature
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import emit, load_crm, peak_rss_mb, shipped, synthetic_on_disk  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    emit,
+    load_crm,
+    peak_rss_mb,
+    shipped,
+    spark_peak_rss_mb,
+    start_spark,
+    synthetic_on_disk,
+)
 from tier_ml.features.build import (  # noqa: E402
     auto_cutoffs,
     build_feature_table,
@@ -32,6 +46,7 @@ from tier_ml.features.build import (  # noqa: E402
 )
 from tier_ml.features.config import FeatureParams  # noqa: E402
 from tier_ml.features.registry import reason_registry  # noqa: E402
+from tier_ml.io.registry import pip_requirements  # noqa: E402
 from tier_ml.io.scores import ScoreRun, save_run  # noqa: E402
 from tier_ml.models.candidates import fit_candidate  # noqa: E402
 from tier_ml.models.inputs import with_model_outputs  # noqa: E402
@@ -39,13 +54,22 @@ from tier_ml.models.opportunity import fit_opportunity_model, opportunity_rows  
 from tier_ml.models.segments import SegmentModel  # noqa: E402
 from tier_ml.models.training import TrainParams  # noqa: E402
 from tier_ml.pipelines.score.nodes import scoring_params  # noqa: E402
+from tier_ml.portable import OUTPUT_COLUMNS, TierScoringModel  # noqa: E402
 from tier_ml.scoring import score_customers, scoring_features  # noqa: E402
+from tier_ml.tiering import TierAssigner, TierPolicy  # noqa: E402
 from tier_ml.treeshap import exact_contributions  # noqa: E402
 
 AS_OF = pd.Timestamp("2025-12-31")
+SPARK_OUTPUT = ", ".join(
+    f"{c} {'string' if c in ('tier', 'action', 'segment') else 'double'}" for c in OUTPUT_COLUMNS
+)
 
 
-def trained_models(n_customers: int, features: FeatureParams, params: TrainParams) -> dict:
+def trained_models(
+    n_customers: int, features: FeatureParams, params: TrainParams
+) -> tuple[dict, pd.DataFrame]:
+    """The deployed LightGBM candidate, segments and opportunity model, and the latest
+    training cutoff's rows (on which the scoring model fits its tier cut points)."""
     customers, deals, activities = load_crm(synthetic_on_disk(n_customers))
     if features.cutoff_count is None:
         cutoffs, _ = auto_cutoffs(data_start(deals, activities), AS_OF, params.horizon_days)
@@ -65,12 +89,13 @@ def trained_models(n_customers: int, features: FeatureParams, params: TrainParam
     champion = fit_candidate(model_input, "model", params.candidates)
     latest = model_input[model_input["as_of"] == max(cutoffs)]
     segments = SegmentModel(params.segment_k_range, seed=params.seed).fit(latest)
-    return {
+    models = {
         "propensity": champion.propensity,
         "ltv": champion.ltv,
         "segments": segments,
         "opportunity": opportunity,
     }
+    return models, latest.reset_index(drop=True)
 
 
 def _rows_per_s(explain, x, rows: int) -> tuple[float, np.ndarray]:
@@ -113,27 +138,15 @@ def explanation_throughput(models: dict, features: pd.DataFrame, rows: int) -> N
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--train-customers", type=int, default=20_000)
-    args = parser.parse_args()
-    features = FeatureParams.from_dict(shipped("features"))
-    train = shipped("train")
-    params = TrainParams.from_dict(train, features.horizon_days)
-    models = trained_models(args.train_customers, features, params)
-    scoring = shipped("scoring")
-    # the shipped scoring parameters as the score pipeline reads them (next step included)
-    run_params = scoring_params(
-        {**scoring, "as_of": AS_OF}, shipped("features"), train, str(AS_OF.date()), False
-    )
-    customers, deals, activities = load_crm(synthetic_on_disk(args.customers))
+def in_process(
+    models: dict, crm: tuple, features: FeatureParams, train: dict, run_params
+) -> pd.DataFrame:
+    """The score pipeline's path: features, predictions, tiers, exact reasons and next steps,
+    then the Parquet run and DuckDB views. Returns the feature table."""
     phases = {}
     start = time.perf_counter()
     table = scoring_features(
-        customers,
-        deals,
-        activities,
+        *crm,
         AS_OF,
         features.config,
         features.horizon_days,
@@ -169,6 +182,93 @@ def main() -> None:
         target_total_s=90,
         target_peak_rss_mb=6144,
     )
+    return table
+
+
+def on_spark(
+    models: dict, latest: pd.DataFrame, crm: tuple, features: FeatureParams, train: dict
+) -> None:
+    """`--env=spark`'s path: the feature SQL on Spark, then the portable scoring model
+    (`TierScoringModel`, as registered: tier cut points fitted on the latest training cutoff)
+    through `mlflow.pyfunc.spark_udf`, its output written as Parquet by Spark. The portable
+    model gives predictions, tiers and segments, not reasons (see the README)."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.getOrCreate()
+    config = replace(features.config, engine="spark")
+    phases = {}
+    start = time.perf_counter()
+    table = scoring_features(
+        *crm,
+        AS_OF,
+        config,
+        features.horizon_days,
+        models["opportunity"],
+        False,
+        train["scorecard"],
+    )
+    phases["features_s"] = time.perf_counter() - start
+    model = TierScoringModel(
+        models["propensity"],
+        models["ltv"],
+        models["segments"],
+        TierAssigner(TierPolicy.from_dict(shipped("scoring"))),
+        features.horizon_days,
+    )
+    model.assigner.fit(pd.Series(model.estimates(latest)[1]))
+    # MLflow's schema inference and Arrow take text as objects, not pandas' `str` dtype
+    rows = table.astype({c: "object" for c in table.columns if table[c].dtype == "str"})
+    with tempfile.TemporaryDirectory(dir=ROOT / "data" / "07_model_output") as folder:
+        mlflow.pyfunc.save_model(
+            Path(folder) / "model",
+            python_model=model,
+            signature=infer_signature(rows.head(5), model.predict(None, rows.head(5))),
+            pip_requirements=pip_requirements(),
+        )
+        start = time.perf_counter()
+        frame = spark.createDataFrame(rows)
+        phases["to_spark_s"] = time.perf_counter() - start
+        udf = mlflow.pyfunc.spark_udf(spark, str(Path(folder) / "model"), result_type=SPARK_OUTPUT)
+        start = time.perf_counter()
+        scored = frame.withColumn("out", udf(*table.columns)).select("customer_id", "out.*")
+        scored.write.parquet(str(Path(folder) / "scores"))
+        phases["spark_udf_and_write_s"] = time.perf_counter() - start
+    total = sum(phases.values())
+    emit(
+        benchmark="score",
+        method="spark_udf",
+        customers=len(table),
+        **{k: round(v, 1) for k, v in phases.items()},
+        total_s=round(total, 1),
+        customers_per_s=round(len(table) / total),
+        driver_peak_rss_mb=round(peak_rss_mb()),
+        **spark_peak_rss_mb(),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--train-customers", type=int, default=20_000)
+    parser.add_argument(
+        "--spark-master", help="score on Spark instead (e.g. local[2]; needs the spark extra)"
+    )
+    parser.add_argument("--driver-memory", default="8g")
+    args = parser.parse_args()
+    features = FeatureParams.from_dict(shipped("features"))
+    train = shipped("train")
+    params = TrainParams.from_dict(train, features.horizon_days)
+    models, latest = trained_models(args.train_customers, features, params)
+    crm = load_crm(synthetic_on_disk(args.customers))
+    if args.spark_master:
+        emit(benchmark="spark_session", **start_spark(args.spark_master, args.driver_memory))
+        on_spark(models, latest, crm, features, train)
+        return
+    # the shipped scoring parameters as the score pipeline reads them (next step included)
+    run_params = scoring_params(
+        {**shipped("scoring"), "as_of": AS_OF}, shipped("features"), train, str(AS_OF.date()), False
+    )
+    table = in_process(models, crm, features, train, run_params)
     explanation_throughput(models, table, rows=20_000)
 
 
