@@ -54,13 +54,14 @@ bench: install
 	$(RUN) python benchmarks/features.py
 	$(RUN) python benchmarks/models.py
 	$(RUN) python benchmarks/score.py
+	$(RUN) python benchmarks/busy.py
 	$(RUN) python benchmarks/quality.py --data cdnow
 	$(RUN) python benchmarks/quality.py --data synthetic
 	$(RUN) python benchmarks/quality.py --data maven
 
 # features and scoring on Spark local[2] (the spark extra), apart from `make bench`
 bench-spark: install-spark
-	$(RUN) python benchmarks/features.py --engine spark --sizes 100000 1000000 --repeats 1
+	$(RUN) python benchmarks/features.py --engine spark --sizes 100000 200000 1000000 --repeats 1
 	$(RUN) python benchmarks/score.py --spark-master "local[2]" --driver-memory 10g
 
 viz: install

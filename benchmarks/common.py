@@ -15,6 +15,14 @@ from typing import Any
 import pandas as pd
 from kedro.config import OmegaConfigLoader
 
+from tier_ml.features.build import (
+    auto_cutoffs,
+    build_feature_table,
+    data_start,
+    training_cutoffs,
+)
+from tier_ml.features.config import FeatureParams
+from tier_ml.models.inputs import with_model_outputs
 from tier_ml.settings import CONFIG_LOADER_ARGS
 from tier_ml.sources.synthetic import SyntheticSpec, generate_crm
 
@@ -43,6 +51,36 @@ def synthetic_on_disk(n_customers: int) -> Path:
         deals.to_parquet(folder / "deals.parquet")
         activities.to_parquet(folder / "activities.parquet")
     return folder
+
+
+def shipped_cutoffs(
+    deals: pd.DataFrame, activities: pd.DataFrame, data_end: pd.Timestamp
+) -> list[pd.Timestamp]:
+    """The training cutoffs the shipped `features.cutoffs` gives data that ends at
+    `data_end`."""
+    features = FeatureParams.from_dict(shipped("features"))
+    if features.cutoff_count is None:
+        return auto_cutoffs(data_start(deals, activities), data_end, features.horizon_days)[0]
+    return training_cutoffs(
+        data_end, features.horizon_days, features.cutoff_count, features.cutoff_step_months
+    )
+
+
+def training_input(
+    n_customers: int, data_end: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The feature table at the shipped cutoffs, the model input built from it (open-deal
+    scoring, the baselines' scores) and the deals, as `fit_models` receives them."""
+    features = FeatureParams.from_dict(shipped("features"))
+    train = shipped("train")
+    horizon, config = features.horizon_days, features.config
+    customers, deals, activities = load_crm(synthetic_on_disk(n_customers))
+    cutoffs = shipped_cutoffs(deals, activities, data_end)
+    table = build_feature_table(customers, deals, activities, cutoffs, horizon, config)
+    model_input = with_model_outputs(
+        table, deals, horizon, int(train["seed"]), False, train["scorecard"], config
+    )
+    return table, model_input, deals
 
 
 def load_crm(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

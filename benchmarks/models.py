@@ -26,13 +26,19 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import emit, load_crm, peak_rss_mb, shipped, synthetic_on_disk  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    emit,
+    load_crm,
+    peak_rss_mb,
+    shipped,
+    shipped_cutoffs,
+    synthetic_on_disk,
+)
 from tier_ml.backtest import origin_model_input  # noqa: E402
 from tier_ml.features.build import (  # noqa: E402
     auto_cutoffs,
     build_feature_table,
     data_start,
-    training_cutoffs,
 )
 from tier_ml.features.config import FeatureParams  # noqa: E402
 from tier_ml.models.inputs import with_model_outputs  # noqa: E402
@@ -67,12 +73,7 @@ def bench_training(n_customers: int = 100_000, max_rows: int | None = None) -> N
         sampling = replace(params.sampling, max_rows=max_rows or None)
         params = replace(params, sampling=sampling)
     customers, deals, activities = load_crm(synthetic_on_disk(n_customers))
-    if features.cutoff_count is None:
-        cutoffs, _ = auto_cutoffs(data_start(deals, activities), DATA_END, params.horizon_days)
-    else:
-        cutoffs = training_cutoffs(
-            DATA_END, params.horizon_days, features.cutoff_count, features.cutoff_step_months
-        )
+    cutoffs = shipped_cutoffs(deals, activities, DATA_END)
     timings = {}
     start = time.perf_counter()
     table = build_feature_table(

@@ -6,8 +6,9 @@ shap.TreeExplainer on the same model in the same run.
 The LightGBM candidate (`fit_candidate(..., "model")`, fitted as it is deployed: on every
 labelled cutoff) is trained with the project's defaults on a smaller synthetic CRM (the
 model's size, not the training set's, sets the cost of scoring). Prints JSON lines.
-`--spark-master local[2]` runs `--env=spark`'s path instead: features on Spark and the portable
-scoring model through `spark_udf` (the spark extra: `make install-spark`).
+`--spark-master local[2]` scores on Spark instead: the feature SQL on Spark (as
+`features.engine: spark`, `--env=spark`, runs it) and the portable scoring model through
+`spark_udf` (README "Portable model"; the spark extra: `make install-spark`).
 Usage: python benchmarks/score.py [--customers 1000000] [--train-customers 20000]
        [--spark-master local[2] [--driver-memory 8g]]
 """
@@ -37,19 +38,13 @@ from benchmarks.common import (  # noqa: E402
     spark_peak_rss_mb,
     start_spark,
     synthetic_on_disk,
-)
-from tier_ml.features.build import (  # noqa: E402
-    auto_cutoffs,
-    build_feature_table,
-    data_start,
-    training_cutoffs,
+    training_input,
 )
 from tier_ml.features.config import FeatureParams  # noqa: E402
 from tier_ml.features.registry import reason_registry  # noqa: E402
-from tier_ml.io.registry import pip_requirements  # noqa: E402
+from tier_ml.io.registry import for_mlflow, pip_requirements  # noqa: E402
 from tier_ml.io.scores import ScoreRun, save_run  # noqa: E402
 from tier_ml.models.candidates import fit_candidate  # noqa: E402
-from tier_ml.models.inputs import with_model_outputs  # noqa: E402
 from tier_ml.models.opportunity import fit_opportunity_model, opportunity_rows  # noqa: E402
 from tier_ml.models.segments import SegmentModel  # noqa: E402
 from tier_ml.models.training import TrainParams  # noqa: E402
@@ -70,24 +65,12 @@ def trained_models(
 ) -> tuple[dict, pd.DataFrame]:
     """The deployed LightGBM candidate, segments and opportunity model, and the latest
     training cutoff's rows (on which the scoring model fits its tier cut points)."""
-    customers, deals, activities = load_crm(synthetic_on_disk(n_customers))
-    if features.cutoff_count is None:
-        cutoffs, _ = auto_cutoffs(data_start(deals, activities), AS_OF, params.horizon_days)
-    else:
-        cutoffs = training_cutoffs(
-            AS_OF, params.horizon_days, features.cutoff_count, features.cutoff_step_months
-        )
-    table = build_feature_table(
-        customers, deals, activities, cutoffs, params.horizon_days, features.config
-    )
-    model_input = with_model_outputs(
-        table, deals, params.horizon_days, params.seed, False, params.scorecard, features.config
-    )
+    table, model_input, deals = training_input(n_customers, AS_OF)
     opportunity = fit_opportunity_model(
         opportunity_rows(deals, table, params.horizon_days, features.config), params.seed
     )
     champion = fit_candidate(model_input, "model", params.candidates)
-    latest = model_input[model_input["as_of"] == max(cutoffs)]
+    latest = model_input[model_input["as_of"] == model_input["as_of"].max()]
     segments = SegmentModel(params.segment_k_range, seed=params.seed).fit(latest)
     models = {
         "propensity": champion.propensity,
@@ -188,10 +171,11 @@ def in_process(
 def on_spark(
     models: dict, latest: pd.DataFrame, crm: tuple, features: FeatureParams, train: dict
 ) -> None:
-    """`--env=spark`'s path: the feature SQL on Spark, then the portable scoring model
-    (`TierScoringModel`, as registered: tier cut points fitted on the latest training cutoff)
-    through `mlflow.pyfunc.spark_udf`, its output written as Parquet by Spark. The portable
-    model gives predictions, tiers and segments, not reasons (see the README)."""
+    """Scoring on Spark: the feature SQL on Spark, then the portable scoring model
+    (`TierScoringModel` with tier cut points fitted on the latest training cutoff, as
+    registered, but without a cold-start pool) through `mlflow.pyfunc.spark_udf`, its output
+    written as Parquet by Spark. The portable model gives predictions, tiers and segments, not
+    reasons. The total leaves out saving the model and creating the UDF (under a second)."""
     from pyspark.sql import SparkSession
 
     spark = SparkSession.builder.getOrCreate()
@@ -216,8 +200,7 @@ def on_spark(
         features.horizon_days,
     )
     model.assigner.fit(pd.Series(model.estimates(latest)[1]))
-    # MLflow's schema inference and Arrow take text as objects, not pandas' `str` dtype
-    rows = table.astype({c: "object" for c in table.columns if table[c].dtype == "str"})
+    rows = for_mlflow(table)
     with tempfile.TemporaryDirectory(dir=ROOT / "data" / "07_model_output") as folder:
         mlflow.pyfunc.save_model(
             Path(folder) / "model",

@@ -15,7 +15,15 @@ from tests.conftest import PROJECT
 from tests.pipelines.test_score import SCORECARD, _rules_features
 from tests.test_features import CONFIG
 from tier_ml.features.registry import reason_registry
-from tier_ml.io.scores import FILES, ScoreRun, ScoreStoreDataset, ensure_views
+from tier_ml.io.scores import (
+    FILES,
+    ScoreRun,
+    ScoreStoreDataset,
+    current_runs,
+    ensure_views,
+    read_scores,
+)
+from tier_ml.pipelines.report.nodes import scored_data_end
 from tier_ml.pipelines.score.nodes import feature_labels, with_labels
 from tier_ml.scoring import ScoringParams, score_customers
 from tier_ml.tiering import ACTION_CODES, ACTIONS, TierPolicy
@@ -112,6 +120,19 @@ def test_each_run_stores_its_horizon_and_data_end(store):
     assert runs["horizon_days"].tolist() == [180, 91]
     assert runs["as_of"].tolist() == [EARLIER, LATEST]
     assert runs["data_end"].tolist() == [pd.Timestamp("2025-05-31"), pd.Timestamp("2025-06-14")]
+
+
+def test_a_store_with_runs_from_before_data_end_was_recorded(store):
+    """An upgraded store: the earlier run's row has no `data_end`. The view and the report
+    read it as not recorded, and the later run's own."""
+    dataset, database = store
+    earlier = current_runs(dataset._root)[EARLIER] / FILES["runs"]
+    pd.read_parquet(earlier).drop(columns="data_end").to_parquet(earlier, index=False)
+    runs = query(database, "select as_of, data_end from runs order by as_of")
+    assert runs["data_end"].isna().tolist() == [True, False]
+    stored = read_scores(dataset._root, "runs")
+    assert scored_data_end(stored, EARLIER) is None
+    assert scored_data_end(stored, LATEST) == "2025-06-14"
 
 
 def test_drift_is_kept_per_run_with_stable_types(store):

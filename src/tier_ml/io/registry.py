@@ -74,8 +74,9 @@ class ModelToLog:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def _portable(example: pd.DataFrame) -> pd.DataFrame:
-    """MLflow's schema inference predates pandas' `str` dtype: hand it objects."""
+def for_mlflow(example: pd.DataFrame) -> pd.DataFrame:
+    """Text and categories as objects: MLflow's schema inference predates pandas' `str` dtype
+    and has no categorical type (Spark's `createDataFrame` takes them so too)."""
     return example.astype(
         {
             c: "object"
@@ -92,7 +93,7 @@ def pip_requirements() -> list[str]:
 
 def log_version(model: ModelToLog, namespace: str) -> int:
     """Log in the active run and register a new version, moving no alias. Returns it."""
-    example = _portable(model.input_example)
+    example = for_mlflow(model.input_example)
     signature = infer_signature(example, model.python_model.predict(None, example))
     info = mlflow.pyfunc.log_model(
         name=model.kind,

@@ -10,11 +10,11 @@ Layout under the store's root::
     .lock                             the writer's pid while a run writes
 
 The DuckDB views, for BI tools: `scores` (with `action` as a code), `reasons` (the feature's
-label, its numeric `value` or its `category`), `runs` (each run's horizon), and the lookups
-`tiers` (tier and action codes, an action label per language) and `features` (feature codes
-and labels of the latest run), and `drift` (each run's population stability per feature, against
-the training data and the previous run). `distribution.parquet` holds the run's own bins and
-shares (see `tier_ml.drift`), what the next run's drift is measured against.
+label, its numeric `value` or its `category`), `runs` (each run's horizon and data end), the
+lookups `tiers` (tier and action codes, an action label per language) and `features` (feature
+codes and labels of the latest run), and `drift` (each run's population stability per
+feature, against the training data and the previous run). `distribution.parquet` holds the
+run's own bins and shares (see `tier_ml.drift`), what the next run's drift is measured against.
 
 A writer stages a run in `.staging-*`, renames it to `run-*`, then swaps the `current`
 symlink with one `os.replace`. That swap is the only commit point: Parquet readers (through
@@ -73,7 +73,8 @@ class StoreLockedError(RuntimeError):
 class ScoreRun:
     """One scoring run: its date, the scores, the long-format contributions, the horizon
     its predictions look ahead, the last date of the data it scored (what the report shows
-    beside `as_of`), the labels of the feature codes it may name, its drift table and the
+    beside `as_of`: the export's end, or `as_of` for a backdated run, which sees only what
+    came before it), the labels of the feature codes it may name, its drift table and the
     distribution the next run's drift is measured against."""
 
     as_of: pd.Timestamp
@@ -398,7 +399,8 @@ def save_run(root: Path, database: Path, run: ScoreRun, wait: bool = False) -> P
 
 class ScoreStoreDataset(AbstractDataset[ScoreRun, pd.DataFrame]):
     """Save a `ScoreRun`; load every `as_of`'s current run of the scores or (with `table`)
-    of another of its tables: `reasons` (the long-format contributions), `drift`. `lock()`
+    of another of its tables: `reasons` (the long-format contributions), `runs` (horizon and
+    data end), `drift`. `lock()`
     holds the writer lock for a whole Kedro run (see `tier_ml.hooks`)."""
 
     def __init__(

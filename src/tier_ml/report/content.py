@@ -662,9 +662,9 @@ class ReportContent:
     value_potential: dict[str, Any] | None = None  # tier_ml.report.value_potential
     value_window_days: int | None = None  # the last period of the current value
     next_steps: bool = False  # some B or C account has a next step in this run
-    data_end: str | None = (
-        None  # the last date of the data the latest run scored (None: not recorded)
-    )
+    # the last date of the data the latest run scored (None: a run stored before runs
+    # recorded it)
+    data_end: str | None = None
 
     @property
     def first_run(self) -> bool:

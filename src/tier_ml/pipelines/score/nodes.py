@@ -215,7 +215,7 @@ def score_all(
         scores,
         with_labels(reasons, labels),
         params.horizon_days,
-        data_end,
+        min(data_end, params.as_of),  # a backdated run sees the data up to its as_of
         labels,
         drift,
         distribution(population, watched),
