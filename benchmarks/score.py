@@ -121,6 +121,20 @@ def explanation_throughput(models: dict, features: pd.DataFrame, rows: int) -> N
     )
 
 
+def emit_phases(method: str, customers: int, phases: dict[str, float], **extra) -> None:
+    """One scoring pass: each phase's seconds, their total and the customers per second."""
+    total = sum(phases.values())
+    emit(
+        benchmark="score",
+        method=method,
+        customers=customers,
+        **{k: round(v, 1) for k, v in phases.items()},
+        total_s=round(total, 1),
+        customers_per_s=round(customers / total),
+        **extra,
+    )
+
+
 def in_process(
     models: dict, crm: tuple, features: FeatureParams, train: dict, run_params
 ) -> pd.DataFrame:
@@ -151,16 +165,12 @@ def in_process(
             ScoreRun(AS_OF, scores, reasons, features.horizon_days, AS_OF),
         )
     phases["write_s"] = time.perf_counter() - start
-    total = sum(phases.values())
-    emit(
-        benchmark="score",
-        method="end_to_end",
-        customers=len(scores),
+    emit_phases(
+        "end_to_end",
+        len(scores),
+        phases,
         reason_rows=len(reasons),
         trees=models["propensity"].booster_.booster_.num_trees(),
-        **{k: round(v, 1) for k, v in phases.items()},
-        total_s=round(total, 1),
-        customers_per_s=round(len(scores) / total),
         peak_rss_mb=round(peak_rss_mb()),
         target_total_s=90,
         target_peak_rss_mb=6144,
@@ -216,14 +226,10 @@ def on_spark(
         scored = frame.withColumn("out", udf(*table.columns)).select("customer_id", "out.*")
         scored.write.parquet(str(Path(folder) / "scores"))
         phases["spark_udf_and_write_s"] = time.perf_counter() - start
-    total = sum(phases.values())
-    emit(
-        benchmark="score",
-        method="spark_udf",
-        customers=len(table),
-        **{k: round(v, 1) for k, v in phases.items()},
-        total_s=round(total, 1),
-        customers_per_s=round(len(table) / total),
+    emit_phases(
+        "spark_udf",
+        len(table),
+        phases,
         driver_peak_rss_mb=round(peak_rss_mb()),
         **spark_peak_rss_mb(),
     )

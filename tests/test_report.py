@@ -284,7 +284,7 @@ def test_the_header_shows_the_datas_end_beside_as_of():
     args = (scores(), nothing, nothing, nothing, {}, "en", 10, 10, None, {})
     content = build_content(*args)
     # a run stored before runs recorded their data's end says so rather than hide it
-    assert 'data to <span data-testid="data-end">not recorded</span>' in render(content)
+    assert '<span data-testid="data-end">data end not recorded</span>' in render(content)
     html = render(replace(content, data_end="2025-11-30"))
     header = re.search(r'<div class="muted">.*?</div>', html, re.S).group(0)
     assert re.search(
