@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.pipelines.conftest import small_parameters
 from tests.pipelines.test_score import IDS, SCORECARD, _rules_features
 from tests.test_features import CONFIG, T
 from tests.test_report import scores as report_scores
@@ -16,6 +17,7 @@ from tier_ml.cold_start import (
     NO_DEAL,
     PRIOR_ROWS,
     REASONS,
+    champion_as_scored,
     cold_start_kind,
     no_purchases_yet,
     pool_against_champion,
@@ -26,6 +28,7 @@ from tier_ml.cold_start import (
 from tier_ml.features.registry import reason_registry
 from tier_ml.io.registry import POOL
 from tier_ml.models.baselines import ScoreMapper
+from tier_ml.pipelines.backtest.nodes import tier_backtest
 from tier_ml.portable import TierScoringModel
 from tier_ml.report.content import build_content
 from tier_ml.report.html import render
@@ -146,6 +149,48 @@ def test_the_pool_is_used_only_where_it_beat_the_champion_on_cold_starts(champio
     # the pool's own Brier: each group predicts its own (shrunk) rate
     assert 0 < comparison["brier_pool"] < 0.25
     assert pool_earns_its_place(comparison) is used
+
+
+def _deployed_champion_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The replay of `_replayed("inverse")` with the champion's value, a second candidate,
+    the outcomes beside the predictions, and later rows that a pool at the origin must not
+    see (labelled after it)."""
+    model_input, predictions = _replayed("inverse")
+    # what tiering reads besides the value: silence and the last period's revenue
+    model_input = model_input.assign(days_since_last_touch=10.0, won_revenue_180d=0.0)
+    at_origin = model_input[model_input["as_of"] == predictions["origin"].iloc[0]]
+    later = at_origin.assign(as_of=pd.Timestamp("2024-12-01"), won_any=1, won_revenue=1e6)
+    predictions = predictions.assign(
+        value_model=123.0,
+        p_rfm=0.5,
+        value_rfm=7.0,
+        won_any=at_origin["won_any"].to_numpy(),
+        won_revenue=at_origin["won_revenue"].to_numpy(),
+    )
+    return pd.concat([model_input, later], ignore_index=True), predictions
+
+
+def test_the_backtest_tiers_the_champion_with_the_pool_scoring_uses():
+    model_input, predictions = _deployed_champion_frames()
+    out = champion_as_scored(predictions, model_input, "model", HORIZON, ["industry", "region"])
+    cold, modelled = slice(0, 170), slice(170, None)
+    # idle Retail/EMEA: 10 of 100 won before the origin, shrunk towards the 10 of 120 idle
+    assert out["p_model"].iloc[0] == pytest.approx((10 + PRIOR_ROWS * 10 / 120) / 150)
+    assert out["value_model"].iloc[0] == pytest.approx((10_000 + PRIOR_ROWS * 10_000 / 120) / 150)
+    # young Retail/EMEA, the only group of its kind: 25 of 50 won 4,000 each
+    assert out["p_model"].iloc[120] == pytest.approx(0.5)
+    assert out["value_model"].iloc[120] == pytest.approx(2_000.0)
+    assert not np.isclose(out["p_model"].iloc[cold], predictions["p_model"].iloc[cold]).any()
+    pd.testing.assert_frame_equal(out.iloc[modelled], predictions.iloc[modelled])
+    pd.testing.assert_series_equal(out["p_rfm"], predictions["p_rfm"])
+    # the node does so only where scoring uses the pool
+    pool = pooled_outcomes(model_input, HORIZON, ["industry", "region"])
+    shipped = small_parameters()
+    params = ({**shipped["features"], "horizon_days": HORIZON}, shipped["scoring"])
+    for stored, expected in ((pool, out), (pool.head(0), predictions)):
+        tiers, _ = tier_backtest(predictions, model_input, stored, {"champion": "model"}, *params)
+        champion = tiers[tiers["method"] == "model"]
+        np.testing.assert_allclose(champion["p_win"], expected["p_model"])
 
 
 def test_a_pool_never_measured_is_not_used():

@@ -156,6 +156,22 @@ def cold_start_reasons(
     return out
 
 
+def _cold_starts_at(
+    model_input: pd.DataFrame,
+    at_origin: pd.DataFrame,
+    origin: pd.Timestamp,
+    horizon_days: int,
+    groups: Sequence[str],
+) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """The model input's rows at `origin` in the order of its replayed predictions
+    (`at_origin`), their kind of cold start, and the pool built only from rows labelled
+    before the origin."""
+    history = model_input[model_input["as_of"] + pd.Timedelta(days=horizon_days) <= origin]
+    current = model_input[model_input["as_of"] == origin]
+    rows = at_origin[["customer_id"]].merge(current, on="customer_id", how="left")
+    return rows, cold_start_kind(rows, horizon_days), pooled_outcomes(history, horizon_days, groups)
+
+
 def pool_against_champion(
     model_input: pd.DataFrame,
     predictions: pd.DataFrame,
@@ -168,17 +184,12 @@ def pool_against_champion(
     beside the champion's replayed win probability on the same customers."""
     pooled, champions, outcomes = [], [], []
     for origin, at_origin in predictions.groupby("origin"):
-        history = model_input[model_input["as_of"] + pd.Timedelta(days=horizon_days) <= origin]
-        pool = pooled_outcomes(history, horizon_days, groups)
-        rows = model_input[model_input["as_of"] == origin].merge(
-            at_origin[["customer_id", f"p_{champion}"]], on="customer_id"
-        )
-        kind = cold_start_kind(rows, horizon_days)
+        rows, kind, pool = _cold_starts_at(model_input, at_origin, origin, horizon_days, groups)
         if pool.empty or not kind.notna().any():
             continue
         cold = kind.notna().to_numpy()
         pooled.append(pooled_estimate(rows, kind, pool)[0][cold])
-        champions.append(rows[f"p_{champion}"].to_numpy()[cold])
+        champions.append(at_origin[f"p_{champion}"].to_numpy()[cold])
         outcomes.append(rows["won_any"].to_numpy()[cold])
     if not outcomes:
         return {"customers": 0}
@@ -188,6 +199,30 @@ def pool_against_champion(
         "brier_pool": float(brier_score_loss(won, np.concatenate(pooled))),
         "brier_champion": float(brier_score_loss(won, np.concatenate(champions))),
     }
+
+
+def champion_as_scored(
+    predictions: pd.DataFrame,
+    model_input: pd.DataFrame,
+    champion: str,
+    horizon_days: int,
+    groups: Sequence[str],
+) -> pd.DataFrame:
+    """The replayed predictions with the champion's as scoring gives them when its pool is
+    used: at each origin, its cold-start customers take the estimate of a pool built only
+    from rows labelled before the origin (the pool `pool_against_champion` judged), so the
+    backtest tiers what is deployed. The other candidates keep their own."""
+    out = predictions.copy()
+    columns = [f"p_{champion}", f"value_{champion}"]
+    for origin, at_origin in predictions.groupby("origin"):
+        rows, kind, pool = _cold_starts_at(model_input, at_origin, origin, horizon_days, groups)
+        if pool.empty:
+            continue
+        p_win, value = (at_origin[c].to_numpy(float) for c in columns)
+        out.loc[at_origin.index, columns[0]], out.loc[at_origin.index, columns[1]] = (
+            with_pooled_estimate(rows, kind, pool, p_win, value)
+        )
+    return out
 
 
 def pool_earns_its_place(comparison: dict[str, float | int]) -> bool:

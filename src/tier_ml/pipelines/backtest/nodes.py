@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from tier_ml.backtest import backtest_tiers, cutoffs_used
+from tier_ml.cold_start import champion_as_scored, pool_groups
 from tier_ml.evaluation import (
     classification_metrics,
     dwell_times,
@@ -27,12 +28,25 @@ logger = logging.getLogger(__name__)
 def tier_backtest(
     candidate_predictions: pd.DataFrame,
     model_input: pd.DataFrame,
+    cold_start_pool: pd.DataFrame,
+    champion_selection: dict[str, Any],
     features: dict[str, Any],
     scoring: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every candidate's tiers at the origins the champion was chosen on, with what
-    happened next, and the cutoffs each origin was fitted on."""
+    happened next, and the cutoffs each origin was fitted on. Where scoring gives cold starts
+    the pooled estimate (a non-empty `cold_start_pool`), the champion's are tiered so too."""
     horizon = FeatureParams.from_dict(features).horizon_days
+    if len(cold_start_pool):
+        champion = champion_selection["champion"]
+        candidate_predictions = champion_as_scored(
+            candidate_predictions, model_input, champion, horizon, pool_groups(cold_start_pool)
+        )
+        logger.info(
+            "Backtest: the champion's (%s) cold-start customers take the pooled estimate, "
+            "as scoring gives it",
+            champion,
+        )
     tiers = backtest_tiers(
         candidate_predictions, model_input, TierPolicy.from_dict(scoring), horizon
     )

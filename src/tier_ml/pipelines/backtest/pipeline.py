@@ -14,6 +14,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "candidate_predictions",
                     "model_input_table",
+                    "cold_start_pool",
+                    "champion_selection",
                     "params:features",
                     "params:scoring",
                 ],
