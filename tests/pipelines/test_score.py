@@ -91,6 +91,12 @@ def test_score_twice_shows_tier_changes_with_reasons(tracking, tmp_path):
     data_end = pd.Timestamp(catalog["data_profile"].load()["data_end"])
     assert first_date < data_end
     assert [end for (end,) in ends] == [first_date, data_end]
+    # a run a few days after the export's end (within scoring.max_days_after_data_end)
+    # records the export's end, which the report then shows beside its later as_of
+    con.close()
+    _score(catalog, params, str((data_end + pd.Timedelta(days=3)).date()))
+    runs = catalog["score_runs"].load().sort_values("as_of")
+    assert runs["data_end"].tolist() == [first_date, data_end, data_end]
 
 
 @pytest.mark.slow
