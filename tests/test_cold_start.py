@@ -193,6 +193,19 @@ def test_the_backtest_tiers_the_champion_with_the_pool_scoring_uses():
         np.testing.assert_allclose(champion["p_win"], expected["p_model"])
 
 
+def test_a_replayed_customer_missing_from_the_model_input_is_refused():
+    model_input, predictions = _deployed_champion_frames()
+    stray = predictions.head(1).assign(customer_id="nobody")
+    with pytest.raises(ValueError, match=r"1 customers replayed at 2024-07-01 .*'nobody'"):
+        champion_as_scored(
+            pd.concat([predictions, stray], ignore_index=True),
+            model_input,
+            "model",
+            HORIZON,
+            ["industry", "region"],
+        )
+
+
 def test_a_pool_never_measured_is_not_used():
     assert not pool_earns_its_place({"customers": 0})
 

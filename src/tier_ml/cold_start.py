@@ -165,10 +165,21 @@ def _cold_starts_at(
 ) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
     """The model input's rows at `origin` in the order of its replayed predictions
     (`at_origin`), their kind of cold start, and the pool built only from rows labelled
-    before the origin."""
+    before the origin. A predicted customer without a row there is refused: its missing
+    counts would read as "no deal yet" and take the pool's estimate."""
     history = model_input[model_input["as_of"] + pd.Timedelta(days=horizon_days) <= origin]
     current = model_input[model_input["as_of"] == origin]
-    rows = at_origin[["customer_id"]].merge(current, on="customer_id", how="left")
+    rows = at_origin[["customer_id"]].merge(
+        current, on="customer_id", how="left", validate="one_to_one", indicator=True
+    )
+    missing = rows.loc[rows["_merge"] == "left_only", "customer_id"]
+    if len(missing):
+        raise ValueError(
+            f"{len(missing)} customers replayed at {pd.Timestamp(origin).date()} have no row of "
+            f"the model input there (e.g. {missing.head(3).tolist()}): the predictions and the "
+            "model input come from different trainings"
+        )
+    rows = rows.drop(columns="_merge")
     return rows, cold_start_kind(rows, horizon_days), pooled_outcomes(history, horizon_days, groups)
 
 

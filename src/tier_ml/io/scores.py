@@ -400,8 +400,8 @@ def save_run(root: Path, database: Path, run: ScoreRun, wait: bool = False) -> P
 class ScoreStoreDataset(AbstractDataset[ScoreRun, pd.DataFrame]):
     """Save a `ScoreRun`; load every `as_of`'s current run of the scores or (with `table`)
     of another of its tables: `reasons` (the long-format contributions), `runs` (horizon and
-    data end), `drift`. `lock()`
-    holds the writer lock for a whole Kedro run (see `tier_ml.hooks`)."""
+    data end), `drift`. `lock()` holds the writer lock for a whole Kedro run (see
+    `tier_ml.hooks`)."""
 
     def __init__(
         self,
