@@ -48,16 +48,12 @@ from tier_ml.models.candidates import fit_candidate  # noqa: E402
 from tier_ml.models.opportunity import fit_opportunity_model, opportunity_rows  # noqa: E402
 from tier_ml.models.segments import SegmentModel  # noqa: E402
 from tier_ml.models.training import TrainParams  # noqa: E402
-from tier_ml.pipelines.score.nodes import scoring_params  # noqa: E402
-from tier_ml.portable import OUTPUT_COLUMNS, TierScoringModel  # noqa: E402
-from tier_ml.scoring import score_customers, scoring_features  # noqa: E402
-from tier_ml.tiering import TierAssigner, TierPolicy  # noqa: E402
+from tier_ml.portable import SPARK_RESULT_TYPE, TierScoringModel  # noqa: E402
+from tier_ml.scoring import ScoringParams, score_customers, scoring_features, scoring_params  # noqa: E402
+from tier_ml.tiering import TierAssigner  # noqa: E402
 from tier_ml.treeshap import exact_contributions  # noqa: E402
 
 AS_OF = pd.Timestamp("2025-12-31")
-SPARK_OUTPUT = ", ".join(
-    f"{c} {'string' if c in ('tier', 'action', 'segment') else 'double'}" for c in OUTPUT_COLUMNS
-)
 
 
 def trained_models(
@@ -179,13 +175,19 @@ def in_process(
 
 
 def on_spark(
-    models: dict, latest: pd.DataFrame, crm: tuple, features: FeatureParams, train: dict
+    models: dict,
+    latest: pd.DataFrame,
+    crm: tuple,
+    features: FeatureParams,
+    train: dict,
+    run_params: ScoringParams,
 ) -> None:
     """Scoring on Spark: the feature SQL on Spark, then the portable scoring model
-    (`TierScoringModel` with tier cut points fitted on the latest training cutoff, as
-    registered, but without a cold-start pool) through `mlflow.pyfunc.spark_udf`, its output
-    written as Parquet by Spark. The portable model gives predictions, tiers and segments, not
-    reasons. The total leaves out saving the model and creating the UDF (under a second)."""
+    (`TierScoringModel` with the shipped scoring parameters and tier cut points fitted on the
+    latest training cutoff, as registered, but without a cold-start pool) through
+    `mlflow.pyfunc.spark_udf`: predictions, tiers, segments, exact reasons and next steps,
+    written as Parquet by Spark. The total leaves out saving the model and creating the UDF
+    (under a second)."""
     from pyspark.sql import SparkSession
 
     spark = SparkSession.builder.getOrCreate()
@@ -203,13 +205,12 @@ def on_spark(
     )
     phases["features_s"] = time.perf_counter() - start
     model = TierScoringModel(
-        models["propensity"],
-        models["ltv"],
-        models["segments"],
-        TierAssigner(TierPolicy.from_dict(shipped("scoring"))),
-        features.horizon_days,
+        {k: models[k] for k in ("propensity", "ltv", "segments")},
+        TierAssigner(run_params.policy),
+        run_params,
+        reason_registry(features.config, run_params.policy.language),
     )
-    model.assigner.fit(pd.Series(model.estimates(latest)[1]))
+    model.assigner.fit(pd.Series(model.estimates(latest).tier_value))
     rows = for_mlflow(table)
     with tempfile.TemporaryDirectory(dir=ROOT / "data" / "07_model_output") as folder:
         mlflow.pyfunc.save_model(
@@ -221,7 +222,9 @@ def on_spark(
         start = time.perf_counter()
         frame = spark.createDataFrame(rows)
         phases["to_spark_s"] = time.perf_counter() - start
-        udf = mlflow.pyfunc.spark_udf(spark, str(Path(folder) / "model"), result_type=SPARK_OUTPUT)
+        udf = mlflow.pyfunc.spark_udf(
+            spark, str(Path(folder) / "model"), result_type=SPARK_RESULT_TYPE
+        )
         start = time.perf_counter()
         scored = frame.withColumn("out", udf(*table.columns)).select("customer_id", "out.*")
         scored.write.parquet(str(Path(folder) / "scores"))
@@ -249,14 +252,14 @@ def main() -> None:
     params = TrainParams.from_dict(train, features.horizon_days)
     models, latest = trained_models(args.train_customers, features, params)
     crm = load_crm(synthetic_on_disk(args.customers))
-    if args.spark_master:
-        emit(benchmark="spark_session", **start_spark(args.spark_master, args.driver_memory))
-        on_spark(models, latest, crm, features, train)
-        return
     # the shipped scoring parameters as the score pipeline reads them (next step included)
     run_params = scoring_params(
         {**shipped("scoring"), "as_of": AS_OF}, shipped("features"), train, str(AS_OF.date()), False
     )
+    if args.spark_master:
+        emit(benchmark="spark_session", **start_spark(args.spark_master, args.driver_memory))
+        on_spark(models, latest, crm, features, train, run_params)
+        return
     table = in_process(models, crm, features, train, run_params)
     explanation_throughput(models, table, rows=20_000)
 

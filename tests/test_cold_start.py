@@ -26,8 +26,9 @@ from tier_ml.cold_start import (
     pooled_outcomes,
 )
 from tier_ml.features.registry import reason_registry
-from tier_ml.io.registry import POOL
+from tier_ml.io.keys import POOL
 from tier_ml.models.baselines import ScoreMapper
+from tier_ml.models.candidates import BaselineModel
 from tier_ml.pipelines.backtest.nodes import tier_backtest
 from tier_ml.portable import TierScoringModel
 from tier_ml.report.content import build_content
@@ -251,8 +252,9 @@ def test_cold_start_customers_are_scored_from_the_pool_and_say_so():
     assert (scores.loc[idle, "tier"] <= scores.loc[buyers, "tier"].min()).all()
 
 
-class _Constant:
-    """A fitted model that gives every row the same prediction (what a pool must replace)."""
+class _Constant(BaselineModel):
+    """A baseline champion that gives every row the same prediction (what a pool must
+    replace)."""
 
     def __init__(self, value: float, features: list[str]):
         self.value, self.features_ = value, features
@@ -270,14 +272,15 @@ class _OneSegment:
 
 
 def _portable(pool: pd.DataFrame | None) -> TierScoringModel:
-    return TierScoringModel(
-        _Constant(0.01, ["tenure_days"]),
-        _Constant(5.0, ["tenure_days"]),
-        _OneSegment(),
-        TierAssigner(TierPolicy()).fit(pd.Series(np.linspace(0, 4_000, 100))),
-        HORIZON,
-        pool,
-    )
+    models = {
+        "propensity": _Constant(0.01, ["tenure_days"]),
+        "ltv": _Constant(5.0, ["tenure_days"]),
+        "segments": _OneSegment(),
+        POOL: pool,
+    }
+    params = ScoringParams(as_of=T, horizon_days=HORIZON, policy=TierPolicy(), scorecard={})
+    assigner = TierAssigner(TierPolicy()).fit(pd.Series(np.linspace(0, 4_000, 100)))
+    return TierScoringModel(models, assigner, params, reason_registry(CONFIG))
 
 
 def test_the_portable_model_gives_cold_starts_the_pooled_estimate_as_scoring_does():
@@ -292,6 +295,11 @@ def test_the_portable_model_gives_cold_starts_the_pooled_estimate_as_scoring_doe
     assert (
         out.loc[idle, "tier"] < out.loc[buyers, "tier"].min()
     ).all()  # pooled 2,990 ranks higher
+    # a row's reason is its own: the pool says so; a baseline's parts rank within the whole
+    # population, which a batch is not, so the buyers get none
+    assert (out.loc[idle, "reason_1"] == REASONS[NO_DEAL].en).all()
+    assert out.loc[buyers, ["reason_1", "risk_1"]].isna().all().all()
+    assert (out["next_step"] == "").all()
     scores, _ = _scored({POOL: SOFTWARE_EMEA_POOL})  # the nightly path gives the same estimate
     for column in ("p_win", "expected_value"):
         np.testing.assert_allclose(out.loc[idle, column], scores.loc[idle, column])
@@ -301,9 +309,6 @@ def test_the_portable_model_without_a_pool_or_its_columns():
     features = _rules_features()
     for pool in (None, SOFTWARE_EMEA_POOL.head(0)):
         assert (_portable(pool).predict(None, features)["expected_value"] == 5).all()
-    older = _portable(SOFTWARE_EMEA_POOL)
-    del older.pool  # a version registered before pools were stored with the scoring model
-    assert (older.predict(None, features)["expected_value"] == 5).all()
     with pytest.raises(ValueError, match="won_count_total"):
         _portable(SOFTWARE_EMEA_POOL).predict(None, features.drop(columns="won_count_total"))
 

@@ -266,7 +266,11 @@ def top_contributions(
     matrix = contributions.to_numpy(float)
     ranked = matrix if effects is None else effects.to_numpy(float)
     k = min(top, matrix.shape[1])
-    cols = np.argsort(-np.abs(ranked), axis=1, kind="stable")[:, :k].ravel()
+    cols = (  # none asked (the portable model): no sort of every customer's row
+        np.argsort(-np.abs(ranked), axis=1, kind="stable")[:, :k].ravel()
+        if k
+        else np.empty(0, dtype=np.intp)
+    )
     rows = np.repeat(np.arange(len(matrix)), k)
     names = np.asarray(contributions.columns)
     number = np.full(len(rows), np.nan)

@@ -33,8 +33,9 @@ from tier_ml.explain import (
     top_contributions,
 )
 from tier_ml.features.build import build_features
+from tier_ml.features.config import FeatureParams
 from tier_ml.features.registry import FeatureConfig, FeatureSpec
-from tier_ml.io.registry import POOL, TAGS
+from tier_ml.io.keys import POOL, TAGS
 from tier_ml.language import Language
 from tier_ml.models.baselines import (
     parse_scorecard,
@@ -105,6 +106,29 @@ class ScoringParams:
     btyd: bool = False
     next_step: NextStepParams = NextStepParams()
     currency: str = ""  # of the money in reasons (the report's too: globals.yml)
+
+
+def scoring_params(
+    scoring: dict[str, Any],
+    features: dict[str, Any],
+    train: dict[str, Any],
+    data_end: str,
+    btyd: bool,
+) -> ScoringParams:
+    """The run's parameters from the `scoring`, `features` and `train` sections; `as_of` is
+    `scoring.as_of`, else `data_end`."""
+    return ScoringParams(
+        as_of=pd.Timestamp(scoring.get("as_of") or data_end),
+        horizon_days=FeatureParams.from_dict(features).horizon_days,
+        policy=TierPolicy.from_dict(scoring),
+        scorecard=train["scorecard"],
+        n_reasons=int(scoring["reasons"]),
+        n_risks=int(scoring["risks"]),
+        top_contributions=int(scoring["top_contributions"]),
+        btyd=btyd,
+        next_step=NextStepParams.from_dict(scoring.get("next_step")),
+        currency=str(scoring.get("currency") or ""),
+    )
 
 
 def scoring_features(
@@ -335,13 +359,19 @@ def _baseline_scores(
     features: pd.DataFrame,
     params: ScoringParams,
     registry: Mapping[str, FeatureSpec],
+    population: bool,
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame]:
     """A baseline is champion: its mapped P(win) and revenue. Each reason is one part of its
     score (recency, frequency and spend for RFM; a dimension of the scorecard; the score
     itself otherwise) in win-probability points: P(win) now against P(win) with that part at
-    the population's average."""
+    the population's average. The parts rank within the population scored, so a batch of it
+    (`population` False) gets no reasons rather than ones ranked within the batch."""
     baseline = models["propensity"]
     rows = features[baseline.features_]
+    p_win = baseline.predict(rows)
+    if not population:
+        no_long = pd.DataFrame({"customer_id": features["customer_id"].iloc[:0]})
+        return p_win, models["ltv"].predict(rows), pd.DataFrame(index=features.index), no_long
     if baseline.method == "rfm":
         parts = rfm_parts(features)
     elif baseline.method == "scorecard":
@@ -349,7 +379,6 @@ def _baseline_scores(
     else:
         parts = rows[baseline.features_[:1]]
     score = baseline.score(rows)
-    p_win = baseline.predict(rows)
     probability = baseline.mapper_.probability
     contributions = pd.DataFrame(
         {
@@ -454,6 +483,61 @@ def _pooled_cold_starts(
     )
 
 
+@dataclass(frozen=True)
+class Estimates:
+    """What the champion (or the scorecard) says of each customer before tiering: P(win), the
+    expected value, the value tiers are cut on, the reasons and the long table (pooled cold
+    starts say so in both), the model's raw scores (None unless a model is champion), and
+    which customers carry the model's own estimate (not a pooled one)."""
+
+    p_win: np.ndarray
+    expected_value: np.ndarray
+    tier_value: np.ndarray
+    reasons: pd.DataFrame
+    long: pd.DataFrame
+    raw: dict[str, np.ndarray] | None
+    modelled: np.ndarray
+    unitless: bool
+
+
+def estimate_customers(
+    features: pd.DataFrame,
+    models: Mapping[str, Any],
+    params: ScoringParams,
+    registry: Mapping[str, FeatureSpec],
+    kind: pd.Series | None,
+    population: bool = True,
+) -> Estimates:
+    """Each customer's estimates and reasons. `kind`: why each customer has too little
+    history to model (`cold_start_kind`); those take the pooled estimate stored with the
+    champion, where there is one (None: no customer does). `population` False: the rows are a
+    batch of it (the portable model's), where only a model champion's reasons, row by row,
+    hold."""
+    rules_only = "propensity" not in models
+    unitless = rules_only and models.get(RULES_MAPPER) is None
+    raw = None
+    if rules_only:
+        p_win, expected_value, tier_value = _rules_values(features, models, params)
+        reasons, long = _rules_reasons(features, params, registry)
+    elif isinstance(models["propensity"], BaselineModel):
+        p_win, expected_value, reasons, long = _baseline_scores(
+            models, features, params, registry, population
+        )
+        tier_value = expected_value
+    else:
+        scored = _model_reasons(models, features, params, registry)
+        p_win, expected_value, tier_value = scored.p_win, scored.value, scored.value
+        reasons, long, raw = scored.reasons, scored.long, scored.raw
+    pool = models.get(POOL)
+    modelled = np.ones(len(features), dtype=bool)
+    if kind is not None and pool is not None and len(pool) > 0 and not unitless:
+        p_win, expected_value, reasons, long = _pooled_cold_starts(
+            features, kind, pool, p_win, expected_value, reasons, long, params.policy.language
+        )
+        tier_value, modelled = expected_value, kind.isna().to_numpy()
+    return Estimates(p_win, expected_value, tier_value, reasons, long, raw, modelled, unitless)
+
+
 def score_customers(
     features: pd.DataFrame,
     models: Mapping[str, Any],
@@ -465,42 +549,24 @@ def score_customers(
     contributions in long format; and the fitted tier assigner. Customers with too little
     history to model get the pooled estimate stored with the champion, where there is one."""
     features = features.reset_index(drop=True)
-    rules_only = "propensity" not in models
-    unitless = rules_only and models.get(RULES_MAPPER) is None
-    raw = None  # the champion model's raw scores, where it is a model
-    if rules_only:
-        p_win, expected_value, tier_value = _rules_values(features, models, params)
-        reasons, long = _rules_reasons(features, params, registry)
-    elif isinstance(models["propensity"], BaselineModel):
-        p_win, expected_value, reasons, long = _baseline_scores(models, features, params, registry)
-        tier_value = expected_value
-    else:
-        scored = _model_reasons(models, features, params, registry)
-        p_win, expected_value, tier_value = scored.p_win, scored.value, scored.value
-        reasons, long, raw = scored.reasons, scored.long, scored.raw
     kind = cold_start_kind(features, params.horizon_days)
-    pool = models.get(POOL)
-    pooled = pool is not None and len(pool) > 0 and not unitless
-    if pooled:
-        p_win, expected_value, reasons, long = _pooled_cold_starts(
-            features, kind, pool, p_win, expected_value, reasons, long, params.policy.language
-        )
-        tier_value = expected_value
-    expected_revenue = expected_value / np.clip(p_win, 1e-6, None)
+    scored = estimate_customers(features, models, params, registry, kind)
     frame = tier_inputs(
-        features, tier_value, params.horizon_days, latest_before(history, params.as_of)
+        features, scored.tier_value, params.horizon_days, latest_before(history, params.as_of)
     )
-    assigner = TierAssigner(params.policy, "scorecard score" if unitless else "expected value")
+    assigner = TierAssigner(
+        params.policy, "scorecard score" if scored.unitless else "expected value"
+    )
     tiers = assigner.fit_assign(frame)
     next_step = next_steps(
         models,
         features,
-        tier_value,
+        scored.tier_value,
         tiers["tier"].to_numpy(object),
-        ~(kind.notna().to_numpy() & pooled),
+        scored.modelled,
         assigner,
         params,
-        raw,
+        scored.raw,
     )
     segments = models.get("segments")
     segment = segments.name(segments.predict(features)) if segments is not None else None
@@ -508,22 +574,29 @@ def score_customers(
         {
             "customer_id": features["customer_id"],
             "as_of": features["as_of"],
-            "p_win": p_win,
-            "expected_revenue": expected_revenue,
-            "expected_value": expected_value,
+            "p_win": scored.p_win,
+            "expected_revenue": expected_revenue(scored.expected_value, scored.p_win),
+            "expected_value": scored.expected_value,
             **tiers,
             "segment": segment,
-            **reasons,
+            **scored.reasons,
             "next_step": next_step,
             "previous_tier": frame["previous_tier"],
             "cold_start": kind.notna(),
             "no_purchases_yet": no_purchases_yet(features, kind),
             "owner": frame["owner"],
-            "source": "rules" if rules_only else tier_source(models),
+            "source": "rules" if "propensity" not in models else tier_source(models),
         }
     )
+    long = scored.long
     long.insert(1, "as_of", params.as_of)
     return with_stable_types(scores[SCORE_COLUMNS]), long, assigner
+
+
+def expected_revenue(expected_value: np.ndarray, p_win: np.ndarray) -> np.ndarray:
+    """Revenue if won: the expected value over P(win) (floored, so a near-zero P(win) does not
+    blow it up)."""
+    return expected_value / np.clip(p_win, 1e-6, None)
 
 
 NUMERIC_COLUMNS = {

@@ -24,7 +24,8 @@ from tests.pipelines.conftest import KINDS, small_parameters, tracking_store
 from tests.pipelines.test_score import _catalog
 from tier_ml.cold_start import REASONS
 from tier_ml.drift import SCORE_FEATURES, drift_overview
-from tier_ml.io.registry import POOL, POOL_ARTIFACT, REFERENCE_ARTIFACT, RegisteredModelsDataset
+from tier_ml.io.keys import POOL
+from tier_ml.io.registry import POOL_ARTIFACT, REFERENCE_ARTIFACT, RegisteredModelsDataset
 from tier_ml.io.scores import CURRENT, partition_name
 from tier_ml.model_card import model_card
 from tier_ml.pipelines.features import create_pipeline as features_pipeline

@@ -30,27 +30,30 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from tier_ml.io.keys import POOL, REFERENCE, TAGS
 from tier_ml.namespace import DEFAULT_NAMESPACE, registered_name
 
 logger = logging.getLogger(__name__)
 
+# what the shipped tier_ml code imports as a registered model loads (a test checks it)
 RUNTIME_PACKAGES = (
     "lightgbm",
     "scikit-learn",
     "scipy",
     "pandas",
     "numpy",
+    "numba",
     "pyarrow",
     "duckdb",
+    "pandera",
+    "sqlglot",
+    "babel",
     "mlflow",
     "cloudpickle",
 )
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 CANDIDATE, CHAMPION = "candidate", "champion"
-TAGS = "tags"  # key of the propensity version's tags (trained_through, method) in a load
-REFERENCE = "reference"  # key of the propensity version's training distribution in a load
 REFERENCE_ARTIFACT = "drift_reference.parquet"  # the catalog's `drift_reference` file name
-POOL = "cold_start_pool"  # key of the propensity version's cold-start pool in a load
 POOL_ARTIFACT = "cold_start_pool.parquet"  # the catalog's `cold_start_pool` file name
 
 

@@ -18,37 +18,14 @@ from tier_ml.drift import (
 )
 from tier_ml.features.config import FeatureParams
 from tier_ml.features.registry import FeatureSpec, reason_registry
-from tier_ml.io.registry import REFERENCE, TAGS
+from tier_ml.io.keys import REFERENCE, TAGS
 from tier_ml.io.scores import ScoreRun, previous_run
 from tier_ml.models.inputs import use_btyd_features
 from tier_ml.models.matrix import model_columns
-from tier_ml.next_step import NextStepParams
 from tier_ml.params import check_parameters
-from tier_ml.scoring import ScoringParams, run_summary, score_customers, scoring_features
-from tier_ml.tiering import TierPolicy
+from tier_ml.scoring import run_summary, score_customers, scoring_features, scoring_params
 
 logger = logging.getLogger(__name__)
-
-
-def scoring_params(
-    scoring: dict[str, Any],
-    features: dict[str, Any],
-    train: dict[str, Any],
-    data_end: str,
-    btyd: bool,
-) -> ScoringParams:
-    return ScoringParams(
-        as_of=pd.Timestamp(scoring.get("as_of") or data_end),
-        horizon_days=FeatureParams.from_dict(features).horizon_days,
-        policy=TierPolicy.from_dict(scoring),
-        scorecard=train["scorecard"],
-        n_reasons=int(scoring["reasons"]),
-        n_risks=int(scoring["risks"]),
-        top_contributions=int(scoring["top_contributions"]),
-        btyd=btyd,
-        next_step=NextStepParams.from_dict(scoring.get("next_step")),
-        currency=str(scoring.get("currency") or ""),
-    )
 
 
 def unpromoted(

@@ -15,6 +15,8 @@ from tier_ml.cold_start import pool_against_champion, pool_earns_its_place, pool
 from tier_ml.drift import SCORE_FEATURES, distribution
 from tier_ml.evaluation import reliability_table
 from tier_ml.features.config import FeatureParams
+from tier_ml.features.registry import reason_registry
+from tier_ml.io.keys import POOL
 from tier_ml.io.registry import FittedModel, ModelToLog
 from tier_ml.model_card import card_markdown, model_card
 from tier_ml.models.inputs import use_btyd_features, with_model_outputs
@@ -33,8 +35,8 @@ from tier_ml.models.training import (
 from tier_ml.params import check_parameters
 from tier_ml.portable import TierScoringModel
 from tier_ml.report.plots import reliability_figure
-from tier_ml.scoring import with_owner
-from tier_ml.tiering import TierAssigner, TierPolicy
+from tier_ml.scoring import scoring_params, with_owner
+from tier_ml.tiering import TierAssigner
 
 logger = logging.getLogger(__name__)
 
@@ -152,22 +154,28 @@ def scoring_model(
     models: TrainedModels,
     model_input: pd.DataFrame,
     scoring: dict[str, Any],
-    horizon_days: int,
+    features: dict[str, Any],
+    train: dict[str, Any],
     pool: pd.DataFrame,
 ) -> TierScoringModel:
-    """The portable scoring path, with the cold-start pool (empty where the champion scores
-    cold starts itself) and tier cut points fitted on the latest labelled cutoff's values as
-    it gives them."""
+    """The portable scoring path with the scoring parameters (reasons, language, currency,
+    next step), the cold-start pool (empty where the champion scores cold starts itself) and
+    tier cut points fitted on the latest labelled cutoff's values as it gives them."""
     latest = model_input[model_input["as_of"] == models.cutoffs[-1]].reset_index(drop=True)
+    # btyd only says whether scoring builds the BG/NBD columns: the model is given features
+    params = scoring_params(scoring, features, train, str(models.trained_through.date()), False)
     model = TierScoringModel(
-        models.champion.propensity,
-        models.champion.ltv,
-        models.segments,
-        TierAssigner(TierPolicy.from_dict(scoring)),
-        horizon_days,
-        pool,
+        {
+            "propensity": models.champion.propensity,
+            "ltv": models.champion.ltv,
+            "segments": models.segments,
+            POOL: pool,
+        },
+        TierAssigner(params.policy),
+        params,
+        reason_registry(FeatureParams.from_dict(features).config, params.policy.language),
     )
-    model.assigner.fit(pd.Series(model.estimates(latest)[1]))
+    model.assigner.fit(pd.Series(model.estimates(latest).tier_value))
     return model
 
 
@@ -178,6 +186,7 @@ def models_to_register(
     deals: pd.DataFrame,
     features: dict[str, Any],
     scoring: dict[str, Any],
+    train: dict[str, Any],
     pool: pd.DataFrame,
 ) -> list[ModelToLog]:
     """The champion's models to log and register (a baseline champion too), tagged with
@@ -196,7 +205,9 @@ def models_to_register(
     out += [
         ModelToLog("propensity", FittedModel(models.champion.propensity), example),
         ModelToLog("ltv", FittedModel(models.champion.ltv), example),
-        ModelToLog("scoring", scoring_model(models, model_input, scoring, horizon, pool), example),
+        ModelToLog(
+            "scoring", scoring_model(models, model_input, scoring, features, train, pool), example
+        ),
     ]
     tags = model_tags(models)
     return [replace(m, tags=tags) for m in out]
@@ -217,14 +228,15 @@ def drift_reference(
     model_input: pd.DataFrame,
     features: dict[str, Any],
     scoring: dict[str, Any],
+    train: dict[str, Any],
     pool: pd.DataFrame,
 ) -> pd.DataFrame:
     """The population the champion learned from, for drift at every scoring run: bins and
     shares of each feature, of p_win and of the tiers on the latest cutoff's rows, as the
     registered scoring model scores them. Logged in the run that registers the models."""
-    horizon = FeatureParams.from_dict(features).horizon_days
     latest = model_input[model_input["as_of"] == models.cutoffs[-1]].reset_index(drop=True)
-    scored = scoring_model(models, model_input, scoring, horizon, pool).predict(None, latest)
+    model = scoring_model(models, model_input, scoring, features, train, pool)
+    scored = model.predict(None, latest)
     population = latest.assign(**{c: scored[c].to_numpy() for c in SCORE_FEATURES})
     return distribution(population, [*models.features, *SCORE_FEATURES])
 
