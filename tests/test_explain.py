@@ -12,6 +12,7 @@ from tier_ml.explain import (
     MONEY,
     ValueParts,
     contribution_changes,
+    fold_absent,
     group_columns,
     link_scale,
     money_shown,
@@ -91,7 +92,7 @@ def test_value_reasons_begin_with_the_part_that_drives_them():
     assert first["reason_1"] == f"large: 184,682 won in the last 180 days (+{shown[0, 1]:,})"
     assert first["reason_2"] == f"likely to buy: 4 open deals (+{shown[0, 0]:,})"
     assert first[["risk_1", "risk_2"]].isna().all()
-    assert second["risk_1"] == f"less likely to buy: 0 open deals ({shown[1, 0]:+,})"
+    assert second["risk_1"] == f"less likely to buy: no open deal ({shown[1, 0]:+,})"
     assert second["risk_2"] == f"smaller: 0 won in the last 180 days ({shown[1, 1]:+,})"
     assert second[["reason_1", "reason_2"]].isna().all()
 
@@ -135,6 +136,36 @@ def test_reasons_are_signed_ranked_and_carry_the_customers_values():
     assert reasons["reason_3"] == "wins 50% of closed deals (+1.0 pts)"
     assert reasons["risk_1"] == "last won deal 412 days ago (-10.0 pts)"
     assert reasons["risk_2"] == "never contacted (-2.0 pts)"
+
+
+def test_without_open_deals_their_amount_and_age_are_said_with_the_count():
+    """No open deal leaves the amount 0 and both ages missing: one reason, "no open deal",
+    with all four effects. Beside open deals, a missing age (unknown) keeps its own."""
+    effects = pd.DataFrame(
+        {
+            "open_deal_count": [0.02, 0.01, 0.03],
+            "open_deal_amount": [0.01, 0.02, 0.0],
+            "open_deal_age_mean_days": [0.05, 0.04, 0.02],
+            "open_deal_age_max_days": [0.01, -0.03, 0.01],
+            "won_count_total": [0.1, 0.1, 0.1],
+        }
+    )
+    values = pd.DataFrame(
+        {
+            "open_deal_count": [0.0, 2.0, 1.0],
+            "open_deal_amount": [0.0, 5_000.0, 800.0],
+            "open_deal_age_mean_days": [np.nan, np.nan, 12.0],
+            "open_deal_age_max_days": [np.nan, np.nan, 12.0],
+            "won_count_total": [3.0, 3.0, 3.0],
+        }
+    )
+    folded = fold_absent(effects, values, REGISTRY)
+    np.testing.assert_allclose(folded.iloc[0], [0.09, 0.0, 0.0, 0.0, 0.1])
+    pd.testing.assert_frame_equal(folded.iloc[1:], effects.iloc[1:])
+    np.testing.assert_allclose(folded.sum(axis=1), effects.sum(axis=1))
+    reasons = reason_codes(folded, values, REGISTRY, 3, 0).iloc[0]
+    assert reasons[:2].tolist() == ["3 won deals in total (+10.0 pts)", "no open deal (+9.0 pts)"]
+    assert pd.isna(reasons["reason_3"])  # nothing else raises it
 
 
 def test_no_reason_is_invented_when_nothing_raises_the_score():

@@ -203,7 +203,8 @@ def test_feature_columns_all_have_a_registry_entry(at_t):
     [
         ("open_deal_count", 1.0, "1 open deal"),
         ("open_deal_count", 2.0, "2 open deals"),
-        ("open_deal_count", 0.0, "0 open deals"),
+        ("open_deal_count", 0.0, "no open deal"),
+        ("won_count_total", 0.0, "no won deal yet"),
         ("act_total_30d", 1.0, "1 activity in the last 30 days"),
         ("act_total_30d", 3.0, "3 activities in the last 30 days"),
         ("act_meeting_90d", 1.0, "1 meeting in the last 90 days"),

@@ -113,6 +113,25 @@ def group_columns(contributions: pd.DataFrame, groups: Mapping[str, str]) -> pd.
     return contributions.T.groupby(sources, sort=False).sum().T
 
 
+def fold_absent(
+    effects: pd.DataFrame, values: pd.DataFrame, registry: Mapping[str, FeatureSpec]
+) -> pd.DataFrame:
+    """Where a customer's count is zero (no open deal, no won deal), the features it leaves
+    nothing more to say (`FeatureSpec.absent_with`: the open deals' amount and age, the won
+    revenue and recency) give their effects to the count: the reasons say "no open deal" once,
+    with the whole effect, not once per feature it empties. Rows still add up."""
+    moved = {}
+    for name in effects.columns:
+        into = getattr(registry.get(name), "absent_with", None)
+        if into not in effects.columns or into not in values.columns:
+            continue
+        none = values[into].eq(0).to_numpy()
+        share = np.where(none, effects[name].to_numpy(), 0.0)
+        moved[name] = effects[name].to_numpy() - share
+        moved[into] = moved.get(into, effects[into].to_numpy()) + share
+    return effects.assign(**moved) if moved else effects
+
+
 def one_hot_groups(columns: list[str], separator: str = "=") -> dict[str, str]:
     """`industry=Retail` belongs to `industry`."""
     return {c: c.split(separator, 1)[0] for c in columns if separator in c}

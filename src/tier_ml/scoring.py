@@ -25,6 +25,7 @@ from tier_ml.cold_start import (
 from tier_ml.distinct import per_distinct
 from tier_ml.explain import (
     ValueParts,
+    fold_absent,
     group_columns,
     link_scale,
     money_unit,
@@ -260,10 +261,19 @@ def _model_reasons(
     raw = {"propensity": likely.sum(axis=1), "ltv": size.sum(axis=1)}
     probability, log_probability = likelihood_scales(propensity, likely)
     parts = value_parts(propensity, ltv, size, log_probability, features.index)
+    parts = ValueParts(
+        fold_absent(parts.likelihood, features, registry),
+        fold_absent(parts.size, features, registry),
+        parts.base,
+    )
     led, effects, value = parts.likelihood_led(), parts.money(), ltv.value_from_raw(raw)
     del parts, log_probability, likely, size  # a million customers: free what is not read
-    contributions = by_feature(probability, propensity.features_, features.index).reindex(
-        columns=effects.columns, fill_value=0.0
+    contributions = fold_absent(
+        by_feature(probability, propensity.features_, features.index).reindex(
+            columns=effects.columns, fill_value=0.0
+        ),
+        features,
+        registry,
     )
     reasons = reason_codes(
         effects,

@@ -106,3 +106,24 @@ def test_a_baseline_champion_gives_no_reasons_ranked_within_a_batch(deployed):
     np.testing.assert_allclose(out["p_win"], scores["p_win"], rtol=1e-12)
     assert out[SAYING].isna().all().all() and scores[SAYING].notna().any(axis=1).mean() > 0.5
     assert (out["next_step"] == "").all()
+
+
+def test_no_customer_hears_one_fact_twice(deployed):
+    """Without an open deal, its amount, age and expected value said it again and again
+    ("0 in open deals", "open deals worth 0 after their win chances", "no open deal"); now
+    the count says it once, with their effects, and the rest of the drill-down keeps none."""
+    fitted, segments, rows, settings = deployed
+    params, registry = settings["en"]
+    champion = fitted["model"]
+    models = {"propensity": champion.propensity, "ltv": champion.ltv, "segments": segments}
+    scores, long, _ = score_customers(rows, models, params, registry, pd.DataFrame())
+    counts = rows.set_index("customer_id")[["open_deal_count", "won_count_total"]]
+    with_count = long.join(counts, on="customer_id")
+    for count in ("open_deal_count", "won_count_total"):
+        said = with_count[with_count[count].eq(0)]
+        emptied = said["feature"].map(lambda f: getattr(registry.get(f), "absent_with", None))
+        emptied = emptied.eq(count)
+        assert len(said) > 100 and not (emptied & said["effect"].ne(0)).any(), count
+    none = scores[counts["open_deal_count"].eq(0).to_numpy()][SAYING]
+    assert none.apply(lambda c: c.str.contains("no open deal")).sum(axis=1).max() == 1
+    assert not none.apply(lambda c: c.str.contains("in open deals|open deals worth")).any(axis=None)

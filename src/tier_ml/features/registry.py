@@ -12,9 +12,9 @@ language of the run (the `language` parameter).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Literal
 
 from tier_ml.language import Language, Text
@@ -22,9 +22,48 @@ from tier_ml.language import Language, Text
 Kind = Literal["numeric", "categorical"]
 
 
+# what a count's zero says, and the features it leaves nothing more to say
+NO_WON_DEAL = Text("no won deal yet", "尚无成交")
+NO_OPEN_DEAL = Text("no open deal", "没有在谈商机")
+OPEN_DEAL_FACTS = (
+    "open_deal_amount",
+    "open_deal_overdue_count",
+    "open_deal_age_mean_days",
+    "open_deal_age_max_days",
+    "expected_pipeline_value",
+)
+WON_DEAL_FACTS = (
+    "days_since_last_won",
+    "won_revenue_total",
+    "avg_won_amount",
+    "purchase_gap_mean_days",
+    "purchase_gap_cv",
+    "recency_gap_ratio",
+    "purchases_decayed",
+    "spend_decayed",
+    "spend_trend",
+    "active_months_365d",
+    "first_purchase_age_days",
+)
+WON_IN_WINDOW = re.compile(r"won_(count|revenue)_\d+d")
+
+
+def count_that_empties(feature: str) -> str | None:
+    """The count whose zero leaves `feature` nothing more to say: no open deal has no amount
+    or age; without a won deal there is no revenue, gap or recency to speak of."""
+    if feature in OPEN_DEAL_FACTS:
+        return "open_deal_count"
+    if feature in WON_DEAL_FACTS or WON_IN_WINDOW.fullmatch(feature):
+        return "won_count_total"
+    return None
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
-    """A feature's name, human label and sentence template."""
+    """A feature's name, human label and sentence template. `absent_with`: the count whose
+    zero leaves this feature nothing more to say (no open deal: no amount, no age, no overdue
+    deal); a customer's effect of it is then said with that count's, once
+    (`tier_ml.explain.fold_absent`)."""
 
     name: str
     label: str
@@ -33,6 +72,7 @@ class FeatureSpec:
     when_missing: str = "{label} unknown"
     one: str | None = None
     zero: str | None = None
+    absent_with: str | None = None
 
     def sentence(self, value: object) -> str:
         """The feature said in words with the customer's own value."""
@@ -47,8 +87,14 @@ class FeatureSpec:
 
 def _spec(language: Language) -> Callable[..., FeatureSpec]:
     """FeatureSpec in `language`: a missing value reads "<label> unknown" in it unless the
-    feature says what its absence means."""
-    return partial(FeatureSpec, when_missing=Text("{label} unknown", "{label}未知").said(language))
+    feature says what its absence means; the count that empties it, if any, is set."""
+    unknown = Text("{label} unknown", "{label}未知").said(language)
+
+    def spec(name: str, *args, **kwargs) -> FeatureSpec:
+        kwargs = {"when_missing": unknown, "absent_with": count_that_empties(name), **kwargs}
+        return FeatureSpec(name, *args, **kwargs)
+
+    return spec
 
 
 def _counted(
@@ -122,17 +168,24 @@ def activity_noun(activity_type: str) -> Text:
 def rfm_specs(windows: tuple[int, ...], language: Language = "en") -> list[FeatureSpec]:
     """Recency, frequency and monetary value of won deals, over each window and in total."""
     spec = _spec(language)
+    no_won_deal = NO_WON_DEAL.said(language)
     specs = [
         spec(
             "days_since_last_won",
             Text("days since the last won deal", "距上次成交的天数").said(language),
             **_ago(language, Text("last won deal", "上次成交")),
-            when_missing=Text("no won deal yet", "尚无成交").said(language),
+            when_missing=no_won_deal,
         ),
         spec(
             "won_count_total",
             Text("won deals (all time)", "成交商机数（累计）").said(language),
-            **_counted(language, Text("{n} in total", "累计成交 {n} 单"), "won deal", "won deals"),
+            **_counted(
+                language,
+                Text("{n} in total", "累计成交 {n} 单"),
+                "won deal",
+                "won deals",
+                zero=NO_WON_DEAL,
+            ),
         ),
         spec(
             "won_revenue_total",
@@ -143,7 +196,7 @@ def rfm_specs(windows: tuple[int, ...], language: Language = "en") -> list[Featu
             "avg_won_amount",
             Text("average won deal", "平均成交金额").said(language),
             Text("average won deal of {value:,.0f}", "平均成交金额 {value:,.0f}").said(language),
-            when_missing=Text("no won deal yet", "尚无成交").said(language),
+            when_missing=no_won_deal,
         ),
     ]
     for w in windows:
@@ -261,7 +314,7 @@ def rhythm_specs(half_life: int, language: Language = "en") -> list[FeatureSpec]
 def history_specs(language: Language = "en") -> list[FeatureSpec]:
     """Win/loss history and the pipeline open at the cutoff."""
     spec = _spec(language)
-    no_open_deal = Text("no open deal", "没有在谈商机").said(language)
+    no_open_deal = NO_OPEN_DEAL.said(language)
     return [
         spec(
             "lost_count_total",
@@ -289,7 +342,13 @@ def history_specs(language: Language = "en") -> list[FeatureSpec]:
         spec(
             "open_deal_count",
             Text("open deals", "在谈商机数").said(language),
-            **_counted(language, Text("{n}", "{n} 个在谈商机"), "open deal", "open deals"),
+            **_counted(
+                language,
+                Text("{n}", "{n} 个在谈商机"),
+                "open deal",
+                "open deals",
+                zero=NO_OPEN_DEAL,
+            ),
         ),
         spec(
             "open_deal_amount",
