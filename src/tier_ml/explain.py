@@ -23,7 +23,7 @@ points: its own parts explain it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -114,22 +114,27 @@ def group_columns(contributions: pd.DataFrame, groups: Mapping[str, str]) -> pd.
 
 
 def fold_absent(
-    effects: pd.DataFrame, values: pd.DataFrame, registry: Mapping[str, FeatureSpec]
-) -> pd.DataFrame:
+    contributions: np.ndarray,
+    columns: Sequence[str],
+    values: pd.DataFrame,
+    registry: Mapping[str, FeatureSpec],
+) -> np.ndarray:
     """Where a customer's count is zero (no open deal, no won deal), the features it leaves
     nothing more to say (`FeatureSpec.absent_with`: the open deals' amount and age, the won
-    revenue and recency) give their effects to the count: the reasons say "no open deal" once,
-    with the whole effect, not once per feature it empties. Rows still add up."""
-    moved = {}
-    for name in effects.columns:
+    revenue and recency) give their contributions (`columns`, then the base) to the count:
+    the reasons say "no open deal" once, with the whole effect, not once per feature it
+    empties. Rows still add up. In place: a million customers' contributions are not
+    copied."""
+    position = {c: j for j, c in enumerate(columns)}
+    empty: dict[str, np.ndarray] = {}
+    for name, j in position.items():
         into = getattr(registry.get(name), "absent_with", None)
-        if into not in effects.columns or into not in values.columns:
+        if into not in position or into not in values.columns:
             continue
-        none = values[into].eq(0).to_numpy()
-        share = np.where(none, effects[name].to_numpy(), 0.0)
-        moved[name] = effects[name].to_numpy() - share
-        moved[into] = moved.get(into, effects[into].to_numpy()) + share
-    return effects.assign(**moved) if moved else effects
+        none = empty.setdefault(into, values[into].eq(0).to_numpy())
+        contributions[none, position[into]] += contributions[none, j]
+        contributions[none, j] = 0.0
+    return contributions
 
 
 def one_hot_groups(columns: list[str], separator: str = "=") -> dict[str, str]:

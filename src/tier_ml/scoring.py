@@ -256,24 +256,17 @@ def _model_reasons(
     said with the part (likely to buy, or large) that drives it. The long table keeps each
     feature's win-probability contribution beside its effect."""
     propensity, ltv = models["propensity"], models["ltv"]
-    likely = raw_contributions(propensity, features[propensity.features_])
-    size = raw_contributions(ltv, features[ltv.features_])
+    likely, size = (
+        fold_absent(raw_contributions(m, features[m.features_]), m.features_, features, registry)
+        for m in (propensity, ltv)
+    )
     raw = {"propensity": likely.sum(axis=1), "ltv": size.sum(axis=1)}
     probability, log_probability = likelihood_scales(propensity, likely)
     parts = value_parts(propensity, ltv, size, log_probability, features.index)
-    parts = ValueParts(
-        fold_absent(parts.likelihood, features, registry),
-        fold_absent(parts.size, features, registry),
-        parts.base,
-    )
     led, effects, value = parts.likelihood_led(), parts.money(), ltv.value_from_raw(raw)
     del parts, log_probability, likely, size  # a million customers: free what is not read
-    contributions = fold_absent(
-        by_feature(probability, propensity.features_, features.index).reindex(
-            columns=effects.columns, fill_value=0.0
-        ),
-        features,
-        registry,
+    contributions = by_feature(probability, propensity.features_, features.index).reindex(
+        columns=effects.columns, fill_value=0.0
     )
     reasons = reason_codes(
         effects,
