@@ -49,7 +49,12 @@ from tier_ml.models.opportunity import fit_opportunity_model, opportunity_rows  
 from tier_ml.models.segments import SegmentModel  # noqa: E402
 from tier_ml.models.training import TrainParams  # noqa: E402
 from tier_ml.portable import SPARK_RESULT_TYPE, TierScoringModel  # noqa: E402
-from tier_ml.scoring import ScoringParams, score_customers, scoring_features, scoring_params  # noqa: E402
+from tier_ml.scoring import (  # noqa: E402
+    ScoringParams,
+    score_customers,
+    scoring_features,
+    scoring_params,
+)
 from tier_ml.tiering import TierAssigner  # noqa: E402
 from tier_ml.treeshap import exact_contributions  # noqa: E402
 

@@ -4,6 +4,8 @@ similar accounts, stored at training, with a reason that says so."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -303,6 +305,29 @@ def test_the_portable_model_gives_cold_starts_the_pooled_estimate_as_scoring_doe
     scores, _ = _scored({POOL: SOFTWARE_EMEA_POOL})  # the nightly path gives the same estimate
     for column in ("p_win", "expected_value"):
         np.testing.assert_allclose(out.loc[idle, column], scores.loc[idle, column])
+
+
+def test_a_portable_model_registered_before_reasons_still_scores():
+    """Pickled with propensity, ltv, segments, assigner, horizon_days and pool, and loaded
+    where today's code is imported: it scores as today's model with the same parts does."""
+    today = _portable(SOFTWARE_EMEA_POOL)
+    older = TierScoringModel.__new__(TierScoringModel)
+    older.__dict__.update(
+        {
+            "propensity": today.models["propensity"],
+            "ltv": today.models["ltv"],
+            "segments": today.models["segments"],
+            "assigner": today.assigner,
+            "horizon_days": HORIZON,
+            "pool": SOFTWARE_EMEA_POOL,
+        }
+    )
+    features = _rules_features()
+    out = pickle.loads(pickle.dumps(older)).predict(None, features)
+    expected = today.predict(None, features)
+    # a baseline champion: today's model gives no reasons either, but the pool's own
+    pd.testing.assert_frame_equal(out, expected)
+    assert out["reason_1"].notna().sum() == 5
 
 
 def test_the_portable_model_without_a_pool_or_its_columns():

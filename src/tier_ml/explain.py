@@ -131,7 +131,9 @@ def fold_absent(
         into = getattr(registry.get(name), "absent_with", None)
         if into not in position or into not in values.columns:
             continue
-        none = empty.setdefault(into, values[into].eq(0).to_numpy())
+        if into not in empty:
+            empty[into] = values[into].eq(0).to_numpy()
+        none = empty[into]
         contributions[none, position[into]] += contributions[none, j]
         contributions[none, j] = 0.0
     return contributions

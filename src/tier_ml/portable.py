@@ -36,8 +36,8 @@ from tier_ml.scoring import (
 from tier_ml.tiering import TierAssigner, tier_inputs
 
 ESTIMATE_COLUMNS = ["p_win", "expected_revenue", "expected_value", "tier", "action", "segment"]
-REASON_COLUMNS = ["reason_1", "reason_2", "reason_3", "risk_1", "risk_2", "next_step"]
-OUTPUT_COLUMNS = [*ESTIMATE_COLUMNS, *REASON_COLUMNS]
+SAID_COLUMNS = ["reason_1", "reason_2", "reason_3", "risk_1", "risk_2"]
+OUTPUT_COLUMNS = [*ESTIMATE_COLUMNS, *SAID_COLUMNS, "next_step"]
 NUMBERS = ("p_win", "expected_revenue", "expected_value")
 # the output as `mlflow.pyfunc.spark_udf(..., result_type=SPARK_RESULT_TYPE)` declares it
 SPARK_RESULT_TYPE = ", ".join(
@@ -79,20 +79,50 @@ class TierScoringModel(mlflow.pyfunc.PythonModel):
             )
         return cold_start_kind(features, self.params.horizon_days)
 
-    def estimates(self, features: pd.DataFrame) -> Estimates:
-        """P(win), expected value and reasons of each row: exact for a model champion; a
-        baseline champion's mapped score, without reasons (see the module's docstring)."""
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A version registered before reasons came in (propensity, ltv, segments, assigner,
+        horizon_days, pool), loaded where this code is imported already: its estimates and
+        tiers as it gave them, and no reasons or next step, which it never had."""
+        if "models" not in state:
+            models = {k: state[k] for k in ("propensity", "ltv", "segments")}
+            policy = state["assigner"].policy
+            state = {
+                "models": {**models, POOL: state.get("pool")},
+                "assigner": state["assigner"],
+                "params": ScoringParams(
+                    pd.NaT, state["horizon_days"], policy, {}, n_reasons=0, n_risks=0
+                ),
+                "registry": {},
+            }
+        self.__dict__.update(state)
+
+    def estimates(self, features: pd.DataFrame, explain: bool = True) -> Estimates:
+        """P(win), expected value and (where `explain`) reasons of each row: exact for a model
+        champion; a baseline champion's mapped score, without reasons (see the module's
+        docstring)."""
         features = features.assign(customer_id=features.get("customer_id", features.index))
         return estimate_customers(
-            features, self.models, self.params, self.registry, self.cold_starts(features), False
+            features,
+            self.models,
+            self.params,
+            self.registry,
+            self.cold_starts(features),
+            population=False,
+            explain=explain,
+        )
+
+    def tiers(self, features: pd.DataFrame, scored: Estimates) -> pd.DataFrame:
+        """Tier and action of each row on the fitted cut points."""
+        return self.assigner.assign(
+            tier_inputs(
+                features.reset_index(drop=True), scored.tier_value, self.params.horizon_days
+            )
         )
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         features = model_input.reset_index(drop=True)
         scored = self.estimates(features)
-        tiers = self.assigner.assign(
-            tier_inputs(features, scored.tier_value, self.params.horizon_days)
-        )
+        tiers = self.tiers(features, scored)
         segments = self.models["segments"]
         out = pd.DataFrame(
             {
@@ -102,7 +132,7 @@ class TierScoringModel(mlflow.pyfunc.PythonModel):
                 "tier": tiers["tier"].astype(object),
                 "action": tiers["action"].astype(object),
                 "segment": segments.name(segments.predict(features)).astype(object),
-                **{c: scored.reasons.get(c) for c in REASON_COLUMNS[:-1]},
+                **{c: scored.reasons.get(c) for c in SAID_COLUMNS},
                 "next_step": next_steps(
                     self.models,
                     features,

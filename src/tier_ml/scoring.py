@@ -362,19 +362,18 @@ def _baseline_scores(
     features: pd.DataFrame,
     params: ScoringParams,
     registry: Mapping[str, FeatureSpec],
-    population: bool,
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame]:
-    """A baseline is champion: its mapped P(win) and revenue. Each reason is one part of its
-    score (recency, frequency and spend for RFM; a dimension of the scorecard; the score
-    itself otherwise) in win-probability points: P(win) now against P(win) with that part at
-    the population's average. The parts rank within the population scored, so a batch of it
-    (`population` False) gets no reasons rather than ones ranked within the batch."""
+    said: bool,
+) -> tuple[np.ndarray, np.ndarray, tuple[pd.DataFrame, pd.DataFrame] | None]:
+    """A baseline is champion: its mapped P(win) and revenue, and (where `said`) the reasons
+    and long table. Each reason is one part of its score (recency, frequency and spend for
+    RFM; a dimension of the scorecard; the score itself otherwise) in win-probability points:
+    P(win) now against P(win) with that part at the population's average."""
     baseline = models["propensity"]
     rows = features[baseline.features_]
     p_win = baseline.predict(rows)
-    if not population:
-        no_long = pd.DataFrame({"customer_id": features["customer_id"].iloc[:0]})
-        return p_win, models["ltv"].predict(rows), pd.DataFrame(index=features.index), no_long
+    value = models["ltv"].predict(rows)
+    if not said:
+        return p_win, value, None
     if baseline.method == "rfm":
         parts = rfm_parts(features)
     elif baseline.method == "scorecard":
@@ -390,8 +389,19 @@ def _baseline_scores(
         },
         index=features.index,
     )
-    reasons, long = _part_reasons(contributions, features, params, registry)
-    return p_win, models["ltv"].predict(rows), reasons, long
+    return p_win, value, _part_reasons(contributions, features, params, registry)
+
+
+def no_reasons(features: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reasons and a long table that say nothing (their columns are filled in as None)."""
+    return pd.DataFrame(index=features.index), pd.DataFrame(
+        {"customer_id": features["customer_id"].iloc[:0]}
+    )
+
+
+def is_baseline(models: Mapping[str, Any]) -> bool:
+    """The champion is a baseline (RFM, the scorecard...), not a model."""
+    return isinstance(models.get("propensity"), BaselineModel)
 
 
 def value_constrained(ltv: Any) -> set[str]:
@@ -409,7 +419,7 @@ def searchable(models: Mapping[str, Any], params: ScoringParams) -> dict[str, fl
     a baseline champion (no feature of theirs is a seller's action) or capacity tiers (cut
     per owner, not on one value); of the others, only those the champion is monotone in, and
     the log names any it is not."""
-    if "propensity" not in models or isinstance(models["propensity"], BaselineModel):
+    if "propensity" not in models or is_baseline(models):
         return {}
     if params.policy.kind == "capacity":
         logger.info("No next step: capacity tiers are cut per owner, not on one value")
@@ -510,27 +520,37 @@ def estimate_customers(
     registry: Mapping[str, FeatureSpec],
     kind: pd.Series | None,
     population: bool = True,
+    explain: bool = True,
 ) -> Estimates:
     """Each customer's estimates and reasons. `kind`: why each customer has too little
     history to model (`cold_start_kind`); those take the pooled estimate stored with the
     champion, where there is one (None: no customer does). `population` False: the rows are a
     batch of it (the portable model's), where only a model champion's reasons, row by row,
-    hold."""
+    hold; the scorecard's and a baseline's rank within the whole population and are left
+    out. `explain` False: the values alone (fitting cut points, a drift reference)."""
     rules_only = "propensity" not in models
     unitless = rules_only and models.get(RULES_MAPPER) is None
+    said = explain and (population or not (rules_only or is_baseline(models)))
     raw = None
+    reasons, long = no_reasons(features)
     if rules_only:
         p_win, expected_value, tier_value = _rules_values(features, models, params)
-        reasons, long = _rules_reasons(features, params, registry)
-    elif isinstance(models["propensity"], BaselineModel):
-        p_win, expected_value, reasons, long = _baseline_scores(
-            models, features, params, registry, population
+        if said:
+            reasons, long = _rules_reasons(features, params, registry)
+    elif is_baseline(models):
+        p_win, expected_value, baseline_reasons = _baseline_scores(
+            models, features, params, registry, said
         )
+        reasons, long = baseline_reasons or (reasons, long)
         tier_value = expected_value
-    else:
+    elif said:
         scored = _model_reasons(models, features, params, registry)
         p_win, expected_value, tier_value = scored.p_win, scored.value, scored.value
         reasons, long, raw = scored.reasons, scored.long, scored.raw
+    else:
+        propensity, ltv = models["propensity"], models["ltv"]
+        p_win = propensity.predict(features[propensity.features_])
+        expected_value = tier_value = ltv.predict(features[ltv.features_])
     pool = models.get(POOL)
     modelled = np.ones(len(features), dtype=bool)
     if kind is not None and pool is not None and len(pool) > 0 and not unitless:

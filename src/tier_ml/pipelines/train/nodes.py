@@ -162,7 +162,7 @@ def scoring_model(
     next step), the cold-start pool (empty where the champion scores cold starts itself) and
     tier cut points fitted on the latest labelled cutoff's values as it gives them."""
     latest = model_input[model_input["as_of"] == models.cutoffs[-1]].reset_index(drop=True)
-    # btyd only says whether scoring builds the BG/NBD columns: the model is given features
+    # the model reads no as_of (its rows carry their own) and builds no BG/NBD columns
     params = scoring_params(scoring, features, train, str(models.trained_through.date()), False)
     model = TierScoringModel(
         {
@@ -175,7 +175,7 @@ def scoring_model(
         params,
         reason_registry(FeatureParams.from_dict(features).config, params.policy.language),
     )
-    model.assigner.fit(pd.Series(model.estimates(latest).tier_value))
+    model.assigner.fit(pd.Series(model.estimates(latest, explain=False).tier_value))
     return model
 
 
@@ -236,8 +236,9 @@ def drift_reference(
     registered scoring model scores them. Logged in the run that registers the models."""
     latest = model_input[model_input["as_of"] == models.cutoffs[-1]].reset_index(drop=True)
     model = scoring_model(models, model_input, scoring, features, train, pool)
-    scored = model.predict(None, latest)
-    population = latest.assign(**{c: scored[c].to_numpy() for c in SCORE_FEATURES})
+    scored = model.estimates(latest, explain=False)
+    tiers = model.tiers(latest, scored)["tier"].to_numpy()
+    population = latest.assign(p_win=scored.p_win, tier=tiers)
     return distribution(population, [*models.features, *SCORE_FEATURES])
 
 
