@@ -187,6 +187,20 @@ def test_a_champion_without_constraints_or_a_baseline_has_no_next_step(rows):
     assert searchable({"propensity": free.propensity, "ltv": free.ltv}, capacity) == {}
 
 
+def test_a_feature_the_champion_never_uses_is_not_searched(rows):
+    """Purchase-only data has no calls: "no single change in calls would move it" would be
+    true and empty, so calls are not searched, and the sentence names only what was."""
+    fitted = fit_model_candidate(
+        rows.assign(act_call_30d=0.0), "model", candidate_params(ACTIONABLE)
+    )
+    champion = {"propensity": fitted.propensity, "ltv": fitted.ltv}
+    assert set(searchable(champion, scoring_params())) == {"act_meeting_90d", "open_deal_count"}
+    (two,) = said(champion, [2.0], ["B"], scoring_params(max_steps=2))
+    assert two == (
+        "no single change of up to 2 steps in meetings (90 days) or open deals would move it to A"
+    )
+
+
 def test_the_users_own_constraints_win_and_features_map_to_their_columns():
     columns = ["size_band", "act_meeting_90d", "open_deal_count"]
     settings = with_monotone({"num_leaves": 7}, columns, ["open_deal_count", "act_meeting_90d"])

@@ -93,6 +93,13 @@ def increasing_features(booster: Any, features: list[str]) -> set[str]:
     return {f for f, c in zip(features, constraints, strict=False) if c == 1}
 
 
+def split_on(estimator: Any, features: list[str]) -> set[str]:
+    """The features a fitted LightGBM estimator splits on somewhere: changing any other never
+    moves its score (purchase-only data has no meetings or open deals to act on)."""
+    splits = estimator.booster_.feature_importance(importance_type="split")
+    return {f for f, n in zip(features, splits, strict=True) if n > 0}
+
+
 def steps_to_cross(
     value_with: WhatIf,
     start: pd.DataFrame,

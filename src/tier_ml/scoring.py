@@ -58,6 +58,7 @@ from tier_ml.next_step import (
     NextStepParams,
     increasing_features,
     next_step_sentences,
+    split_on,
     steps_to_cross,
 )
 from tier_ml.progress import progress
@@ -414,11 +415,22 @@ def value_constrained(ltv: Any) -> set[str]:
     return increasing_features(ltv.booster_, ltv.features_)
 
 
+def value_moved_by(ltv: Any) -> set[str]:
+    """The features the expected-value model splits on: for the hurdle, its win-probability
+    or its amount model."""
+    if isinstance(ltv, HurdleLTV):
+        return split_on(ltv.propensity.booster_, ltv.propensity.features_) | split_on(
+            ltv.amount_, ltv.features_
+        )
+    return split_on(ltv.booster_, ltv.features_)
+
+
 def searchable(models: Mapping[str, Any], params: ScoringParams) -> dict[str, float]:
     """The actionable features the next step may vary, each with its step: none for rules,
     a baseline champion (no feature of theirs is a seller's action) or capacity tiers (cut
-    per owner, not on one value); of the others, only those the champion is monotone in, and
-    the log names any it is not."""
+    per owner, not on one value); of the others, only those the champion is monotone in and
+    uses (a feature it never splits on moves no one: "no change in meetings would move it"
+    would be true and empty), and the log names the rest."""
     if "propensity" not in models or is_baseline(models):
         return {}
     if params.policy.kind == "capacity":
@@ -432,7 +444,15 @@ def searchable(models: Mapping[str, Any], params: ScoringParams) -> dict[str, fl
             "(train.monotone_increasing), so an answer could be perverse",
             skipped,
         )
-    return {f: s for f, s in params.next_step.actionable.items() if f in constrained}
+    used = value_moved_by(models["ltv"])
+    unused = [f for f in params.next_step.actionable if f in constrained and f not in used]
+    if unused:
+        logger.info(
+            "No next step through %s: the champion never uses them (no split), so changing "
+            "them moves no customer",
+            unused,
+        )
+    return {f: s for f, s in params.next_step.actionable.items() if f in constrained and f in used}
 
 
 def next_steps(
