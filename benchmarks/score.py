@@ -215,7 +215,7 @@ def on_spark(
         run_params,
         reason_registry(features.config, run_params.policy.language),
     )
-    model.assigner.fit(pd.Series(model.estimates(latest).tier_value))
+    model.assigner.fit(pd.Series(model.estimates(latest, explain=False).tier_value))
     rows = for_mlflow(table)
     with tempfile.TemporaryDirectory(dir=ROOT / "data" / "07_model_output") as folder:
         mlflow.pyfunc.save_model(

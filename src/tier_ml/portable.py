@@ -114,14 +114,13 @@ class TierScoringModel(mlflow.pyfunc.PythonModel):
     def tiers(self, features: pd.DataFrame, scored: Estimates) -> pd.DataFrame:
         """Tier and action of each row on the fitted cut points."""
         return self.assigner.assign(
-            tier_inputs(
-                features.reset_index(drop=True), scored.tier_value, self.params.horizon_days
-            )
+            tier_inputs(features, scored.tier_value, self.params.horizon_days)
         )
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         features = model_input.reset_index(drop=True)
-        scored = self.estimates(features)
+        # a version registered before reasons has nothing to say: its values alone
+        scored = self.estimates(features, explain=self.params.n_reasons + self.params.n_risks > 0)
         tiers = self.tiers(features, scored)
         segments = self.models["segments"]
         out = pd.DataFrame(

@@ -358,23 +358,27 @@ def tier_source(models: Mapping[str, Any]) -> str:
     return models.get(TAGS, {}).get("champion_method", "model")
 
 
-def _baseline_scores(
+def _baseline_values(
+    models: Mapping[str, Any], features: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """A baseline is champion: its mapped P(win) and revenue."""
+    rows = features[models["propensity"].features_]
+    return models["propensity"].predict(rows), models["ltv"].predict(rows)
+
+
+def _baseline_reasons(
     models: Mapping[str, Any],
     features: pd.DataFrame,
+    p_win: np.ndarray,
     params: ScoringParams,
     registry: Mapping[str, FeatureSpec],
-    said: bool,
-) -> tuple[np.ndarray, np.ndarray, tuple[pd.DataFrame, pd.DataFrame] | None]:
-    """A baseline is champion: its mapped P(win) and revenue, and (where `said`) the reasons
-    and long table. Each reason is one part of its score (recency, frequency and spend for
-    RFM; a dimension of the scorecard; the score itself otherwise) in win-probability points:
-    P(win) now against P(win) with that part at the population's average."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A baseline champion's reasons and long table. Each reason is one part of its score
+    (recency, frequency and spend for RFM; a dimension of the scorecard; the score itself
+    otherwise) in win-probability points: P(win) now against P(win) with that part at the
+    population's average."""
     baseline = models["propensity"]
     rows = features[baseline.features_]
-    p_win = baseline.predict(rows)
-    value = models["ltv"].predict(rows)
-    if not said:
-        return p_win, value, None
     if baseline.method == "rfm":
         parts = rfm_parts(features)
     elif baseline.method == "scorecard":
@@ -390,7 +394,7 @@ def _baseline_scores(
         },
         index=features.index,
     )
-    return p_win, value, _part_reasons(contributions, features, params, registry)
+    return _part_reasons(contributions, features, params, registry)
 
 
 def no_reasons(features: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -558,11 +562,10 @@ def estimate_customers(
         if said:
             reasons, long = _rules_reasons(features, params, registry)
     elif is_baseline(models):
-        p_win, expected_value, baseline_reasons = _baseline_scores(
-            models, features, params, registry, said
-        )
-        reasons, long = baseline_reasons or (reasons, long)
+        p_win, expected_value = _baseline_values(models, features)
         tier_value = expected_value
+        if said:
+            reasons, long = _baseline_reasons(models, features, p_win, params, registry)
     elif said:
         scored = _model_reasons(models, features, params, registry)
         p_win, expected_value, tier_value = scored.p_win, scored.value, scored.value

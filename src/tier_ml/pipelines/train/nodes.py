@@ -35,7 +35,7 @@ from tier_ml.models.training import (
 from tier_ml.params import check_parameters
 from tier_ml.portable import TierScoringModel
 from tier_ml.report.plots import reliability_figure
-from tier_ml.scoring import scoring_params, with_owner
+from tier_ml.scoring import Estimates, scoring_params, with_owner
 from tier_ml.tiering import TierAssigner
 
 logger = logging.getLogger(__name__)
@@ -150,17 +150,18 @@ def evaluate_models(
     return table, metrics, figure, models.selection.as_dict()
 
 
-def scoring_model(
+def deployed_scoring(
     models: TrainedModels,
     model_input: pd.DataFrame,
     scoring: dict[str, Any],
     features: dict[str, Any],
     train: dict[str, Any],
     pool: pd.DataFrame,
-) -> TierScoringModel:
+) -> tuple[TierScoringModel, pd.DataFrame, Estimates]:
     """The portable scoring path with the scoring parameters (reasons, language, currency,
     next step), the cold-start pool (empty where the champion scores cold starts itself) and
-    tier cut points fitted on the latest labelled cutoff's values as it gives them."""
+    tier cut points fitted on the latest labelled cutoff's values as it gives them; with
+    those rows and their values."""
     latest = model_input[model_input["as_of"] == models.cutoffs[-1]].reset_index(drop=True)
     # the model reads no as_of (its rows carry their own) and builds no BG/NBD columns
     params = scoring_params(scoring, features, train, str(models.trained_through.date()), False)
@@ -175,8 +176,9 @@ def scoring_model(
         params,
         reason_registry(FeatureParams.from_dict(features).config, params.policy.language),
     )
-    model.assigner.fit(pd.Series(model.estimates(latest, explain=False).tier_value))
-    return model
+    scored = model.estimates(latest, explain=False)
+    model.assigner.fit(pd.Series(scored.tier_value))
+    return model, latest, scored
 
 
 def models_to_register(
@@ -206,7 +208,9 @@ def models_to_register(
         ModelToLog("propensity", FittedModel(models.champion.propensity), example),
         ModelToLog("ltv", FittedModel(models.champion.ltv), example),
         ModelToLog(
-            "scoring", scoring_model(models, model_input, scoring, features, train, pool), example
+            "scoring",
+            deployed_scoring(models, model_input, scoring, features, train, pool)[0],
+            example,
         ),
     ]
     tags = model_tags(models)
@@ -234,9 +238,7 @@ def drift_reference(
     """The population the champion learned from, for drift at every scoring run: bins and
     shares of each feature, of p_win and of the tiers on the latest cutoff's rows, as the
     registered scoring model scores them. Logged in the run that registers the models."""
-    latest = model_input[model_input["as_of"] == models.cutoffs[-1]].reset_index(drop=True)
-    model = scoring_model(models, model_input, scoring, features, train, pool)
-    scored = model.estimates(latest, explain=False)
+    model, latest, scored = deployed_scoring(models, model_input, scoring, features, train, pool)
     tiers = model.tiers(latest, scored)["tier"].to_numpy()
     population = latest.assign(p_win=scored.p_win, tier=tiers)
     return distribution(population, [*models.features, *SCORE_FEATURES])
