@@ -3,15 +3,22 @@ exact contributions, and the minimum data check."""
 
 from __future__ import annotations
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from tests.models.conftest import HORIZON, SPEC
 from tier_ml.evaluation import expected_calibration_error
 from tier_ml.models.candidates import customer_folds, latest_cutoff_rows
-from tier_ml.models.matrix import model_columns
-from tier_ml.models.propensity import PropensityModel
+from tier_ml.models.matrix import learn_categories, model_columns
+from tier_ml.models.propensity import (
+    EARLY_STOPPING_ROUNDS,
+    PropensityModel,
+    fit_early_stopped,
+    lgbm_settings,
+)
 from tier_ml.models.training import labelled_before, minimum_data_check
 from tier_ml.sources.synthetic import hidden_quality
 
@@ -107,22 +114,78 @@ def test_customer_folds_keep_a_customer_in_one_fold_at_every_cutoff(deployed):
     np.testing.assert_array_equal(calibration, rows["as_of"].isin(latest).to_numpy())
 
 
-def test_deployed_fit_learns_from_every_row_with_the_early_stopped_tree_count(deployed, slices):
-    features, (fit, stop, _) = slices
-    rows, folds, _, model = deployed
-    probe = PropensityModel({"n_estimators": 150}, seed=5).fit(
-        rows[features][folds != 0],
-        rows["won_any"][folds != 0],
-        rows[features][folds == 0],
-        rows["won_any"][folds == 0],
+def _probe(x: pd.DataFrame, y: np.ndarray, folds: np.ndarray, weight: np.ndarray):
+    """The early-stopping probe that `fit_deployed` fits inside: the other folds, fold 0
+    stopping the trees, categories learnt from every row."""
+    stop = folds == 0
+    return fit_early_stopped(
+        lgb.LGBMClassifier(**lgbm_settings({"n_estimators": 150}, 5)),
+        x[~stop],
+        y[~stop],
+        x[stop],
+        y[stop],
+        list(x.columns),
+        learn_categories(x),
+        EARLY_STOPPING_ROUNDS,
+        weight[~stop],
+        weight[stop],
     )
-    assert model.booster_.n_estimators == probe.best_iteration
+
+
+@pytest.fixture(scope="module")
+def probe(deployed, slices):
+    features, _ = slices
+    rows, folds, _, _ = deployed
+    return _probe(rows[features], rows["won_any"].to_numpy(int), folds, np.ones(len(rows)))
+
+
+def test_deployed_fit_learns_from_every_row_with_the_early_stopped_tree_count(
+    deployed, slices, probe
+):
+    features, _ = slices
+    rows, folds, _, model = deployed
+    assert model.booster_.n_estimators == probe.best_iteration_
     # refitted on every row, the stopping fold included: not the probe's trees
-    stopped = rows[features][folds == 0]
-    assert not np.allclose(model.raw_score(stopped), probe.raw_score(stopped))
+    stopped = model.matrix(rows[features][folds == 0])
+    deployed_raw = model.booster_.predict(stopped, raw_score=True)
+    assert not np.allclose(deployed_raw, probe.predict(stopped, raw_score=True))
 
 
-def test_deployed_calibration_is_out_of_fold_on_the_latest_cutoffs(deployed, slices):
+def _platt_on_probe(model, probe, x, y, held, weight) -> LogisticRegression:
+    raw = probe.predict(model.matrix(x[held]), raw_score=True).reshape(-1, 1)
+    return LogisticRegression(C=1e6).fit(raw, y[held], sample_weight=weight[held])
+
+
+def test_deployed_calibration_is_the_probes_scores_of_the_stopping_fold_lately(
+    deployed, slices, probe
+):
+    """Platt on the probe's scores of fold 0 at the latest cutoffs only: customers the probe
+    never learnt from, as close in time as the data allows."""
+    features, _ = slices
+    rows, folds, calibration, model = deployed
+    y, held = rows["won_any"].to_numpy(int), (folds == 0) & calibration
+    expected = _platt_on_probe(model, probe, rows[features], y, held, np.ones(len(rows)))
+    np.testing.assert_allclose(model.calibrator_.coef_, expected.coef_, rtol=1e-6)
+    np.testing.assert_allclose(model.calibrator_.intercept_, expected.intercept_, rtol=1e-6)
+
+
+def test_deployed_calibration_weighs_rows_as_the_sample_does(deployed, slices):
+    features, _ = slices
+    rows, folds, calibration, _ = deployed
+    x, y = rows[features], rows["won_any"].to_numpy(int)
+    weight = np.where(y == 1, 1.0, 3.0)  # negatives thinned to a third
+    model = PropensityModel({"n_estimators": 150}, seed=5).fit_deployed(
+        x, y, folds, calibration, weight
+    )
+    probe = _probe(x, y, folds, weight)
+    held = (folds == 0) & calibration
+    expected = _platt_on_probe(model, probe, x, y, held, weight)
+    unweighted = _platt_on_probe(model, probe, x, y, held, np.ones(len(y)))
+    np.testing.assert_allclose(model.calibrator_.intercept_, expected.intercept_, rtol=1e-6)
+    assert not np.allclose(model.calibrator_.intercept_, unweighted.intercept_, rtol=1e-3)
+
+
+def test_deployed_calibration_holds_on_a_later_cutoff(deployed, slices):
     features, (_, _, test) = slices
     *_, model = deployed
     y = test["won_any"].to_numpy()
@@ -132,7 +195,7 @@ def test_deployed_calibration_is_out_of_fold_on_the_latest_cutoffs(deployed, sli
 
 def test_one_outcome_in_the_latest_cutoffs_falls_back_to_every_cutoff(deployed, slices):
     """Customers who all bought lately (Maven: 99.9 %) leave the calibration slice one class:
-    calibrate on every cutoff's out-of-fold scores instead of crashing."""
+    calibrate on the probe's scores at every cutoff instead of crashing."""
     features, (fit, stop, _) = slices
     rows, folds, calibration, _ = deployed
     won = rows["won_any"].where(~calibration, True)

@@ -12,7 +12,7 @@ from tier_ml.evaluation import expected_calibration_error
 from tier_ml.models.candidates import customer_folds, latest_cutoff_rows
 from tier_ml.models.matrix import model_columns
 from tier_ml.models.propensity import PropensityModel
-from tier_ml.models.sampling import SamplingParams, keep_rates, training_sample
+from tier_ml.models.sampling import SamplingParams, keep_rates, row_draws, training_sample
 from tier_ml.models.training import labelled_before
 
 
@@ -79,6 +79,21 @@ def test_the_same_rows_are_drawn_whatever_their_order():
     )
     other, _ = training_sample(rows, sampling, seed=10)
     assert not other.index.equals(kept.index)
+
+
+def test_a_customers_draws_are_uniform_and_independent_across_cutoffs():
+    """A customer kept at one cutoff is no likelier to be kept at another: otherwise the same
+    customers fill every cutoff's sample and the fit sees fewer distinct customers."""
+    customers, cutoffs = 5000, 6
+    ids = pd.Series([f"C{i}" for i in range(customers)] * cutoffs)
+    as_of = pd.Series(pd.date_range("2025-01-01", periods=cutoffs, freq="MS").repeat(customers))
+    draws = row_draws(ids, as_of, seed=3).reshape(cutoffs, customers)
+    assert np.histogram(draws, bins=10, range=(0, 1))[0].min() > 0.09 * draws.size
+    across = np.corrcoef(draws)[~np.eye(cutoffs, dtype=bool)]
+    assert np.abs(across).max() < 0.06  # 4 standard errors at 5,000 customers
+    kept = draws < 0.2
+    both = (kept[:, None, :] & kept[None, :, :]).mean(axis=2)[~np.eye(cutoffs, dtype=bool)]
+    np.testing.assert_allclose(both, 0.04, atol=0.012)
 
 
 def test_a_weighted_fit_on_thinned_rows_keeps_probabilities_calibrated(model_input):

@@ -10,7 +10,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from tier_ml.models.matrix import learn_categories, to_matrix
-from tier_ml.models.propensity import PropensityModel, fit_early_stopped, lgbm_settings
+from tier_ml.models.propensity import (
+    EARLY_STOPPING_ROUNDS,
+    PropensityModel,
+    fit_early_stopped,
+    lgbm_settings,
+)
 from tier_ml.models.what_if import WhatIf, raw_what_if
 from tier_ml.treeshap import exact_contributions
 
@@ -22,7 +27,7 @@ class TweedieLTV(BaseEstimator):
         self,
         lgbm_params: dict | None = None,
         variance_power: float = 1.3,
-        early_stopping_rounds: int = 50,
+        early_stopping_rounds: int = EARLY_STOPPING_ROUNDS,
         seed: int = 0,
     ):
         self.lgbm_params = lgbm_params
@@ -95,7 +100,7 @@ class HurdleLTV(BaseEstimator):
         self,
         propensity: PropensityModel,
         lgbm_params: dict | None = None,
-        early_stopping_rounds: int = 50,
+        early_stopping_rounds: int = EARLY_STOPPING_ROUNDS,
         seed: int = 0,
     ):
         self.propensity = propensity

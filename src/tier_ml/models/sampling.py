@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.util import hash_array
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,13 @@ def keep_rates(won: pd.Series, as_of: pd.Series, sampling: SamplingParams) -> np
 
 
 def row_draws(customer_id: pd.Series, as_of: pd.Series, seed: int) -> np.ndarray:
-    """A uniform draw in [0, 1) per (customer, cutoff), fixed by the seed."""
+    """A uniform draw in [0, 1) per (customer, cutoff), fixed by the seed, independent across
+    a customer's cutoffs: the customer's keyed hash and the cutoff's hash, mixed by hashing
+    again (no per-row strings: a fit at 100,000 customers draws for 2 M rows)."""
     key = f"tier-ml-s{seed:07d}"[:16]
-    pairs = customer_id.astype("str").to_numpy() + "|" + as_of.astype("str").to_numpy()
-    hashed = pd.util.hash_array(pairs, hash_key=key)
+    customer = hash_array(customer_id.astype("str").to_numpy(), hash_key=key)
+    cutoff = hash_array(np.asarray(as_of, dtype="datetime64[us]").view("int64"))
+    hashed = hash_array(customer ^ cutoff)
     return (hashed >> np.uint64(11)).astype(float) / float(1 << 53)
 
 
