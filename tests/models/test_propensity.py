@@ -196,7 +196,7 @@ def test_deployed_calibration_holds_on_a_later_cutoff(deployed, slices):
 def test_one_outcome_in_the_latest_cutoffs_falls_back_to_every_cutoff(deployed, slices):
     """Customers who all bought lately (Maven: 99.9 %) leave the calibration slice one class:
     calibrate on the probe's scores at every cutoff instead of crashing."""
-    features, (fit, stop, _) = slices
+    features, _ = slices
     rows, folds, calibration, _ = deployed
     won = rows["won_any"].where(~calibration, True)
     model = PropensityModel({"n_estimators": 40}, seed=5).fit_deployed(

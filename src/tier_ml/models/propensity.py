@@ -157,8 +157,9 @@ class PropensityModel(BaseEstimator):
             weight[stop],
         )
         fixed = {**settings, "n_estimators": int(probe.best_iteration_ or settings["n_estimators"])}
-        self.booster_ = lgb.LGBMClassifier(**fixed).fit(self.matrix(X), y, sample_weight=weight)
-        held_out = probe.predict(self.matrix(X[stop]), raw_score=True)
+        matrix = self.matrix(X)
+        self.booster_ = lgb.LGBMClassifier(**fixed).fit(matrix, y, sample_weight=weight)
+        held_out = probe.predict(matrix[stop], raw_score=True)
         y_held, weight_held = y[stop], weight[stop]
         rows = np.asarray(calibration_rows, dtype=bool)[stop]
         if len(np.unique(y_held[rows])) < 2:  # one outcome lately: calibrate on every cutoff
