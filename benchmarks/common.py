@@ -8,6 +8,7 @@ import os
 import resource
 import sys
 import time
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from tier_ml.features.build import (
 )
 from tier_ml.features.config import FeatureParams
 from tier_ml.models.inputs import with_model_outputs
+from tier_ml.models.training import TrainParams
 from tier_ml.settings import CONFIG_LOADER_ARGS
 from tier_ml.sources.synthetic import SyntheticSpec, generate_crm
 
@@ -39,6 +41,15 @@ def shipped(key: str) -> dict[str, Any]:
     """A top-level parameter as shipped in conf/base, resolved as `kedro run` resolves it
     (e.g. `language` from globals.yml): the defaults a user gets."""
     return _shipped_parameters()[key]
+
+
+def shipped_train(horizon_days: int, max_rows: int | None = None) -> TrainParams:
+    """The shipped `train` parameters; `max_rows` replaces `train.sampling.max_rows` (0: every
+    row), to measure what the row budget costs or buys."""
+    params = TrainParams.from_dict(shipped("train"), horizon_days)
+    if max_rows is None:
+        return params
+    return replace(params, sampling=replace(params.sampling, max_rows=max_rows or None))
 
 
 def synthetic_on_disk(n_customers: int) -> Path:

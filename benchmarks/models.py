@@ -17,7 +17,6 @@ import argparse
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ from benchmarks.common import (  # noqa: E402
     peak_rss_mb,
     shipped,
     shipped_cutoffs,
+    shipped_train,
     synthetic_on_disk,
 )
 from tier_ml.backtest import origin_model_input  # noqa: E402
@@ -42,7 +42,12 @@ from tier_ml.features.build import (  # noqa: E402
 )
 from tier_ml.features.config import FeatureParams  # noqa: E402
 from tier_ml.models.inputs import with_model_outputs  # noqa: E402
-from tier_ml.models.selection import choose_champion, methods_of, origin_table  # noqa: E402
+from tier_ml.models.selection import (  # noqa: E402
+    PRIMARY,
+    choose_champion,
+    methods_of,
+    origin_table,
+)
 from tier_ml.models.training import (  # noqa: E402
     TrainParams,
     evaluate_candidates,
@@ -68,10 +73,7 @@ def _rounded(row: dict) -> dict:
 def bench_training(n_customers: int = 100_000, max_rows: int | None = None) -> None:
     """`max_rows`: `train.sampling.max_rows` instead of the shipped one (0: every row)."""
     features = FeatureParams.from_dict(shipped("features"))
-    params = TrainParams.from_dict(shipped("train"), features.horizon_days)
-    if max_rows is not None:
-        sampling = replace(params.sampling, max_rows=max_rows or None)
-        params = replace(params, sampling=sampling)
+    params = shipped_train(features.horizon_days, max_rows)
     customers, deals, activities = load_crm(synthetic_on_disk(n_customers))
     cutoffs = shipped_cutoffs(deals, activities, DATA_END)
     timings = {}
@@ -106,7 +108,17 @@ def bench_training(n_customers: int = 100_000, max_rows: int | None = None) -> N
         reason=evaluation.selection.reason,
         trained_through=models.trained_through.date().isoformat(),
         propensity_trees=getattr(propensity, "best_iteration", None),
+        at_origins=_means_at_origins(evaluation.selection.table),
     )
+
+
+def _means_at_origins(table: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Each candidate's primary metrics averaged over the origins, to see what a row budget
+    costs in accuracy."""
+    return {
+        row["method"]: {m: round(float(row[m]), 4) for m in PRIMARY}
+        for row in table.to_dict(orient="records")
+    }
 
 
 def bench_cdnow(n_customers: int | None = None) -> None:

@@ -30,14 +30,14 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import emit, shipped  # noqa: E402
+from benchmarks.common import emit, shipped, shipped_train  # noqa: E402
 from tier_ml.backtest import origin_model_input  # noqa: E402
 from tier_ml.features.build import auto_cutoffs, data_start  # noqa: E402
 from tier_ml.features.config import FeatureParams  # noqa: E402
 from tier_ml.models.candidates import BASELINES  # noqa: E402
 from tier_ml.models.inputs import use_btyd_features  # noqa: E402
 from tier_ml.models.selection import origin_table  # noqa: E402
-from tier_ml.models.training import TrainParams, evaluate_candidates, replay_at  # noqa: E402
+from tier_ml.models.training import evaluate_candidates, replay_at  # noqa: E402
 from tier_ml.sources.adapters import load_source  # noqa: E402
 from tier_ml.tiering import TIERS, Overlays, TierAssigner, TierPolicy, tier_inputs  # noqa: E402
 
@@ -125,11 +125,13 @@ def buyer_rates(frame: pd.DataFrame, method: str, rows: pd.DataFrame, horizon: i
     return [float(rate.get(t, np.nan)) for t in TIERS]
 
 
-def replay(tables, origin: pd.Timestamp, horizon: int, draws: int) -> dict:
+def replay(
+    tables, origin: pd.Timestamp, horizon: int, draws: int, max_rows: int | None = None
+) -> dict:
     """The product at `origin`, judged on [origin, origin + horizon)."""
     features = {**shipped("features"), "horizon_days": horizon}
     feature_params = FeatureParams.from_dict(features)
-    params = TrainParams.from_dict(shipped("train"), horizon)
+    params = shipped_train(horizon, max_rows)
     btyd = use_btyd_features(shipped("train")["btyd_features"], tables.deals)
     start = data_start(tables.deals, tables.activities)
     cutoffs, why = auto_cutoffs(start, origin, horizon)
@@ -207,6 +209,9 @@ def main() -> None:
     parser.add_argument("--data", choices=sorted(DATASETS), default="cdnow")
     parser.add_argument("--draws", type=int, default=200)
     parser.add_argument("--origins", nargs="*", help="override the dataset's origins")
+    parser.add_argument(
+        "--max-rows", type=int, default=None, help="train.sampling.max_rows (0: every row)"
+    )
     args = parser.parse_args()
     horizon, origins = DATASETS[args.data]
     results = []
@@ -214,7 +219,7 @@ def main() -> None:
         tables = load(args.data, Path(folder))
     for origin in args.origins or origins:
         began = time.perf_counter()
-        result = replay(tables, pd.Timestamp(origin), horizon, args.draws)
+        result = replay(tables, pd.Timestamp(origin), horizon, args.draws, args.max_rows)
         results.append(result)
         emit(
             benchmark="quality",
@@ -222,7 +227,13 @@ def main() -> None:
             seconds=round(time.perf_counter() - began, 1),
             **result,
         )
-    emit(benchmark="quality_targets", data=args.data, horizon_days=horizon, **targets(results))
+    emit(
+        benchmark="quality_targets",
+        data=args.data,
+        horizon_days=horizon,
+        max_rows_per_fit=shipped_train(horizon, args.max_rows).sampling.max_rows,
+        **targets(results),
+    )
 
 
 if __name__ == "__main__":

@@ -238,7 +238,29 @@ def test_feature_table_stacks_cutoffs_with_labels():
     )
     assert table.groupby("as_of").size().tolist() == [2, 2]
     assert not table.duplicated(list(KEY_COLUMNS)).any()
-    assert {"won_any", "won_revenue"} <= set(table.columns)
+    assert table.loc[table["as_of"].eq(T), ["won_revenue"]].to_numpy().ravel().tolist() == [
+        1000,
+        10,
+    ]
+    # every row carries its own key's labels, as labelling that key alone gives them
+    for _, row in table.iterrows():
+        alone = build_labels(pd.DataFrame([row[list(KEY_COLUMNS)]]), DEALS, 180)
+        assert (row["won_any"], row["won_revenue"]) == tuple(
+            alone.iloc[0][["won_any", "won_revenue"]]
+        )
+
+
+def test_labels_come_back_in_the_order_of_the_keys():
+    """The feature table adds them as columns by position."""
+    keys = pd.DataFrame(
+        {
+            "customer_id": pd.array(["B", "A", "B"], dtype="str"),
+            "as_of": pd.array([T, T, T - pd.Timedelta(days=400)], dtype="datetime64[us]"),
+        }
+    )
+    labels = build_labels(keys, DEALS, horizon_days=180)
+    pd.testing.assert_frame_equal(labels[list(KEY_COLUMNS)], keys)
+    assert labels["won_revenue"].tolist()[:2] == [10, 1000]
 
 
 # --- the leakage invariant ----------------------------------------------------------------
