@@ -238,10 +238,7 @@ def test_feature_table_stacks_cutoffs_with_labels():
     )
     assert table.groupby("as_of").size().tolist() == [2, 2]
     assert not table.duplicated(list(KEY_COLUMNS)).any()
-    assert table.loc[table["as_of"].eq(T), ["won_revenue"]].to_numpy().ravel().tolist() == [
-        1000,
-        10,
-    ]
+    assert table.loc[table["as_of"].eq(T), "won_revenue"].tolist() == [1000, 10]
     # every row carries its own key's labels, as labelling that key alone gives them
     for _, row in table.iterrows():
         alone = build_labels(pd.DataFrame([row[list(KEY_COLUMNS)]]), DEALS, 180)
