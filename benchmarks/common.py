@@ -24,6 +24,7 @@ from tier_ml.features.build import (
 )
 from tier_ml.features.config import FeatureParams
 from tier_ml.models.inputs import with_model_outputs
+from tier_ml.models.sampling import SamplingParams
 from tier_ml.models.training import TrainParams
 from tier_ml.settings import CONFIG_LOADER_ARGS
 from tier_ml.sources.synthetic import SyntheticSpec, generate_crm
@@ -89,7 +90,14 @@ def training_input(
     cutoffs = shipped_cutoffs(deals, activities, data_end)
     table = build_feature_table(customers, deals, activities, cutoffs, horizon, config)
     model_input = with_model_outputs(
-        table, deals, horizon, int(train["seed"]), False, train["scorecard"], config
+        table,
+        deals,
+        horizon,
+        int(train["seed"]),
+        False,
+        train["scorecard"],
+        config,
+        sampling=SamplingParams.from_dict(train["sampling"]),
     )
     return table, model_input, deals
 

@@ -84,7 +84,14 @@ def bench_training(n_customers: int = 100_000, max_rows: int | None = None) -> N
     timings["features_s"] = time.perf_counter() - start
     start = time.perf_counter()
     model_input = with_model_outputs(
-        table, deals, params.horizon_days, params.seed, False, params.scorecard, features.config
+        table,
+        deals,
+        params.horizon_days,
+        params.seed,
+        False,
+        params.scorecard,
+        features.config,
+        sampling=params.sampling,
     )
     timings["model_input_s"] = time.perf_counter() - start
     start = time.perf_counter()

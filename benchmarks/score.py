@@ -68,7 +68,9 @@ def trained_models(
     training cutoff's rows (on which the scoring model fits its tier cut points)."""
     table, model_input, deals = training_input(n_customers, AS_OF)
     opportunity = fit_opportunity_model(
-        opportunity_rows(deals, table, params.horizon_days, features.config), params.seed
+        opportunity_rows(deals, table, params.horizon_days, features.config),
+        params.seed,
+        sampling=params.sampling,
     )
     champion = fit_candidate(model_input, "model", params.candidates)
     latest = model_input[model_input["as_of"] == model_input["as_of"].max()]

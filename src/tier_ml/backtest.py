@@ -36,7 +36,15 @@ def origin_model_input(
         customers, deals, activities, cutoffs, horizon, config, deal_history
     )
     outputs = with_model_outputs(
-        table, deals, horizon, params.seed, btyd, params.scorecard, config, deal_history
+        table,
+        deals,
+        horizon,
+        params.seed,
+        btyd,
+        params.scorecard,
+        config,
+        deal_history,
+        params.sampling,
     )
     return with_owner(outputs, customers)
 

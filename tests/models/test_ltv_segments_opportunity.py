@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from tests.models.conftest import HORIZON
-from tier_ml.models import opportunity
+from tier_ml.models import opportunity, propensity
 from tier_ml.models.candidates import fit_candidate
 from tier_ml.models.opportunity import (
     PIPELINE_FEATURE,
+    fit_opportunity_model,
     held_out_auc,
     historic_win_rate,
     model_for,
@@ -20,6 +21,8 @@ from tier_ml.models.opportunity import (
     opportunity_matrix,
     opportunity_rows,
 )
+from tier_ml.models.propensity import fit_early_stopped
+from tier_ml.models.sampling import SamplingParams
 from tier_ml.models.segments import SegmentModel, match_ids, name_segments
 from tier_ml.models.training import labelled_before
 from tier_ml.scoring import ScoringParams, score_customers
@@ -48,6 +51,12 @@ def test_hurdle_value_is_win_probability_times_revenue_if_won(candidates):
     model = fitted["model"]
     p_win, value = model.predict(test)
     np.testing.assert_allclose(value, p_win * model.ltv.revenue_if_won(test[model.ltv.features_]))
+    # the candidate reuses its P(win): the same values as the LTV model predicts on its own
+    for method in ("model", "tweedie"):
+        ltv = fitted[method].ltv
+        np.testing.assert_allclose(
+            fitted[method].predict(test)[1], ltv.predict(test[ltv.features_]), rtol=1e-12
+        )
     assert fitted["tweedie"].ltv.__class__.__name__ == "TweedieLTV"
 
 
@@ -175,8 +184,8 @@ def test_pipeline_value_models_are_refitted_sparingly_and_never_see_the_future(
     cutoffs = sorted(feature_table["as_of"].unique())
     fitted_at = {}
 
-    def recording(rows, as_of, horizon_days, seed):
-        model = model_for(rows, as_of, horizon_days, seed)
+    def recording(rows, as_of, horizon_days, seed, sampling):
+        model = model_for(rows, as_of, horizon_days, seed, sampling)
         if model is not None:
             fitted_at[id(model)] = as_of
         return model
@@ -189,6 +198,35 @@ def test_pipeline_value_models_are_refitted_sparingly_and_never_see_the_future(
     for t, model in used:
         fit = fitted_at[id(model)]
         assert fit <= t and t - fit < pd.Timedelta(days=HORIZON / 2)
+
+
+@pytest.mark.parametrize("budget", [None, 3000])
+def test_opportunity_fits_keep_to_the_row_budget_and_stop_on_every_latest_deal(
+    crm, feature_table, monkeypatch, budget
+):
+    """At a million customers the deals open at the cutoffs are millions: the fit sees
+    `train.sampling.max_rows` of them, weighted 1 / P(kept) so that they stand for all; the
+    early stopping and the calibration see every deal open at the latest cutoff."""
+    rows = opportunity_rows(crm[1], feature_table, HORIZON)
+    latest = rows["as_of"].max()
+    earlier = int((rows["as_of"] < latest).sum())
+    seen = {}
+
+    def spying(booster, X, y, X_valid, y_valid, features, categories, rounds, weight=None):
+        seen.update(rows=len(X), valid=len(X_valid), weight=np.asarray(weight))
+        return fit_early_stopped(
+            booster, X, y, X_valid, y_valid, features, categories, rounds, weight
+        )
+
+    monkeypatch.setattr(propensity, "fit_early_stopped", spying)
+    model = fit_opportunity_model(rows, seed=0, sampling=SamplingParams(max_rows=budget))
+    assert model is not None and seen["valid"] == int((rows["as_of"] == latest).sum())
+    if budget is None:
+        assert seen["rows"] == earlier and (seen["weight"] == 1).all()
+    else:
+        assert earlier > 2 * budget  # the fixture has deals to thin
+        assert 0.8 * budget < seen["rows"] < 1.2 * budget
+        assert seen["weight"].sum() == pytest.approx(earlier, rel=0.1)
 
 
 def test_historic_win_rate_counts_only_deals_closed_before_the_date():

@@ -155,11 +155,12 @@ class Candidate:
     ltv: Any
 
     def predict(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """P(win) and expected revenue in the horizon for each row."""
-        return (
-            self.propensity.predict(rows[self.propensity.features_]),
-            self.ltv.predict(rows[self.ltv.features_]),
-        )
+        """P(win) and expected revenue in the horizon for each row; a hurdle on this
+        candidate's own P(win) reuses it rather than predicting it again."""
+        p_win = self.propensity.predict(rows[self.propensity.features_])
+        if isinstance(self.ltv, HurdleLTV) and self.ltv.propensity is self.propensity:
+            return p_win, p_win * self.ltv.revenue_if_won(rows[self.ltv.features_])
+        return p_win, self.ltv.predict(rows[self.ltv.features_])
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.btyd import add_btyd_features
 from tier_ml.models.candidates import with_stack_scores
 from tier_ml.models.opportunity import add_pipeline_value, opportunity_rows
+from tier_ml.models.sampling import EVERY_ROW, SamplingParams
 
 
 def is_transaction_data(deals: pd.DataFrame) -> bool:
@@ -33,10 +34,11 @@ def with_model_outputs(
     scorecard: Mapping[str, Any],
     config: FeatureConfig = DEFAULT_CONFIG,
     deal_history: pd.DataFrame | None = None,
+    sampling: SamplingParams = EVERY_ROW,
 ) -> pd.DataFrame:
-    """Expected pipeline value (open-deal scoring), BG/NBD outputs when asked, and the
-    baselines' scores for the stacked candidate."""
+    """Expected pipeline value (open-deal scoring, its models fitted on `sampling`'s row
+    budget), BG/NBD outputs when asked, and the baselines' scores for the stacked candidate."""
     rows = opportunity_rows(deals, feature_table, horizon_days, config, deal_history)
-    table = add_pipeline_value(feature_table, rows, deals, horizon_days, seed)
+    table = add_pipeline_value(feature_table, rows, deals, horizon_days, seed, sampling)
     table = add_btyd_features(table, deals, horizon_days) if btyd else table
     return with_stack_scores(table, scorecard)

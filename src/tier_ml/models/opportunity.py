@@ -20,6 +20,7 @@ from tier_ml.features.build import DEFAULT_CONFIG
 from tier_ml.features.deal_state import deals_at
 from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.propensity import PropensityModel
+from tier_ml.models.sampling import EVERY_ROW, SamplingParams, training_sample
 from tier_ml.progress import progress
 
 DEAL_FEATURES = ("amount", "deal_age_days", "product", "owner", "overdue")
@@ -92,10 +93,15 @@ def opportunity_matrix(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def fit_opportunity_model(
-    rows: pd.DataFrame, seed: int = 0, lgbm_params: dict | None = None
+    rows: pd.DataFrame,
+    seed: int = 0,
+    lgbm_params: dict | None = None,
+    sampling: SamplingParams = EVERY_ROW,
 ) -> PropensityModel | None:
-    """Deal win probability, early-stopped and calibrated on the latest cutoff of `rows`.
-    None when there are too few deals of either outcome to learn from."""
+    """Deal win probability, early-stopped and calibrated on every deal open at the latest
+    cutoff of `rows`, fitted on the earlier ones (thinned and weighted as `train.sampling`
+    says: at a million customers they are millions of deals). None when there are too few
+    deals of either outcome to learn from."""
     latest = rows["as_of"].max()
     fit, valid = rows[rows["as_of"] < latest], rows[rows["as_of"] == latest]
     enough = all(
@@ -104,11 +110,13 @@ def fit_opportunity_model(
     )
     if not enough:
         return None
+    fit, weight = training_sample(fit, sampling, seed, "won_in_horizon")
     return PropensityModel(lgbm_params=lgbm_params, seed=seed).fit(
         opportunity_matrix(fit),
         fit["won_in_horizon"],
         opportunity_matrix(valid),
         valid["won_in_horizon"],
+        weight,
     )
 
 
@@ -134,21 +142,29 @@ def pipeline_value(
 
 
 def model_for(
-    rows: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int, seed: int
+    rows: pd.DataFrame,
+    as_of: pd.Timestamp,
+    horizon_days: int,
+    seed: int,
+    sampling: SamplingParams = EVERY_ROW,
 ) -> PropensityModel | None:
     """The opportunity model as it could have been fitted at `as_of`: only cutoffs whose
     label windows closed by then."""
     seen = rows[rows["as_of"] + pd.Timedelta(days=horizon_days) <= as_of]
-    return fit_opportunity_model(seen, seed) if seen["as_of"].nunique() >= 2 else None
+    if seen["as_of"].nunique() < 2:
+        return None
+    return fit_opportunity_model(seen, seed, sampling=sampling)
 
 
-def held_out_auc(rows: pd.DataFrame, horizon_days: int, seed: int) -> dict | None:
+def held_out_auc(
+    rows: pd.DataFrame, horizon_days: int, seed: int, sampling: SamplingParams = EVERY_ROW
+) -> dict | None:
     """How well open deals are scored: AUC on the deals open at the latest cutoff, by a
     model fitted only on label windows closed by then (None where none can be fitted)."""
     if rows.empty:
         return None
     latest = rows["as_of"].max()
-    model = model_for(rows, latest, horizon_days, seed)
+    model = model_for(rows, latest, horizon_days, seed, sampling)
     held = rows[rows["as_of"] == latest]
     if model is None or held["won_in_horizon"].nunique() < 2:
         return None
@@ -161,7 +177,11 @@ def held_out_auc(rows: pd.DataFrame, horizon_days: int, seed: int) -> dict | Non
 
 
 def models_in_time(
-    rows: pd.DataFrame, cutoffs: list[pd.Timestamp], horizon_days: int, seed: int = 0
+    rows: pd.DataFrame,
+    cutoffs: list[pd.Timestamp],
+    horizon_days: int,
+    seed: int = 0,
+    sampling: SamplingParams = EVERY_ROW,
 ) -> dict[pd.Timestamp, PropensityModel | None]:
     """The opportunity model serving each cutoff. It is refitted once half a horizon has
     passed since its last fit (or while none could be fitted yet), not at every cutoff: each
@@ -172,7 +192,7 @@ def models_in_time(
     for t in sorted(cutoffs):
         stale = fitted_at is None or t - fitted_at >= pd.Timedelta(days=horizon_days / 2)
         if model is None or stale:
-            model, fitted_at = model_for(rows, t, horizon_days, seed), t
+            model, fitted_at = model_for(rows, t, horizon_days, seed, sampling), t
         served[t] = model
     return served
 
@@ -183,11 +203,12 @@ def add_pipeline_value(
     deals: pd.DataFrame,
     horizon_days: int,
     seed: int = 0,
+    sampling: SamplingParams = EVERY_ROW,
 ) -> pd.DataFrame:
     """`expected_pipeline_value` at each cutoff, each from what was known then: a model
     fitted on closed label windows only, or the historic win rate."""
     cutoffs = sorted(features["as_of"].unique())
-    models = models_in_time(rows, cutoffs, horizon_days, seed)
+    models = models_in_time(rows, cutoffs, horizon_days, seed, sampling)
     values = [
         pipeline_value(rows[rows["as_of"] == t], models[t], historic_win_rate(deals, t))
         for t in progress(cutoffs, "model input", "cutoff")

@@ -102,8 +102,15 @@ class PropensityModel(BaseEstimator):
         self.seed = seed
 
     def fit(
-        self, X: pd.DataFrame, y: pd.Series, X_valid: pd.DataFrame, y_valid: pd.Series
+        self,
+        X: pd.DataFrame,
+        y: pd.Series,
+        X_valid: pd.DataFrame,
+        y_valid: pd.Series,
+        weight: np.ndarray | None = None,
     ) -> PropensityModel:
+        """Early-stopped and calibrated on the validation rows; `weight`: per-row weights of
+        a subsample of the fitting rows."""
         self.features_ = list(X.columns)
         self.categories_ = learn_categories(X)
         self.booster_ = fit_early_stopped(
@@ -115,6 +122,7 @@ class PropensityModel(BaseEstimator):
             self.features_,
             self.categories_,
             self.early_stopping_rounds,
+            weight,
         )
         self.calibrator_ = self._fit_calibrator(
             self.raw_score(X_valid), np.asarray(y_valid, dtype=int)

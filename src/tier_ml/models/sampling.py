@@ -39,6 +39,9 @@ class SamplingParams:
         )
 
 
+EVERY_ROW = SamplingParams()  # no row budget: a fit sees every row
+
+
 def keep_rates(won: pd.Series, as_of: pd.Series, sampling: SamplingParams) -> np.ndarray:
     """P(kept) per row: within the row budget every row; above it negatives first, down to
     each cutoff's floor, then every row evenly."""
@@ -71,11 +74,12 @@ def row_draws(customer_id: pd.Series, as_of: pd.Series, seed: int) -> np.ndarray
 
 
 def training_sample(
-    rows: pd.DataFrame, sampling: SamplingParams, seed: int
+    rows: pd.DataFrame, sampling: SamplingParams, seed: int, label: str = "won_any"
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The rows to fit on and their weights (1 / P(kept)); all rows, weight 1, when nothing
-    needs thinning."""
-    rates = keep_rates(rows["won_any"], rows["as_of"], sampling)
+    needs thinning. `label`: the outcome whose negatives thin first. Rows are drawn by
+    (customer, cutoff): rows of one customer at one cutoff (its open deals) stay together."""
+    rates = keep_rates(rows[label], rows["as_of"], sampling)
     if (rates >= 1.0).all():
         return rows, np.ones(len(rows))
     kept = row_draws(rows["customer_id"], rows["as_of"], seed) < rates

@@ -67,6 +67,7 @@ def build_model_input(
         params.scorecard,
         FeatureParams.from_dict(features).config,
         deal_history,
+        params.sampling,
     )
     return with_owner(table, customers)
 
@@ -99,8 +100,8 @@ def fit_models(
         FeatureParams.from_dict(features).config,
         deal_history,
     )
-    opportunity = fit_opportunity_model(deal_rows, params.seed)
-    opportunity_check = held_out_auc(deal_rows, params.horizon_days, params.seed)
+    opportunity = fit_opportunity_model(deal_rows, params.seed, sampling=params.sampling)
+    opportunity_check = held_out_auc(deal_rows, params.horizon_days, params.seed, params.sampling)
     if opportunity_check:
         logger.info(
             "Opportunity model: AUC %.3f on the %d deals open at %s (fitted only on label "
