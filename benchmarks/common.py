@@ -16,16 +16,10 @@ from typing import Any
 import pandas as pd
 from kedro.config import OmegaConfigLoader
 
-from tier_ml.features.build import (
-    auto_cutoffs,
-    build_feature_table,
-    data_start,
-    training_cutoffs,
-)
+from tier_ml.features.build import auto_cutoffs, data_start, training_cutoffs
 from tier_ml.features.config import FeatureParams
 from tier_ml.models.inputs import with_model_outputs
-from tier_ml.models.sampling import SamplingParams
-from tier_ml.models.training import TrainParams
+from tier_ml.models.training import TrainParams, training_table
 from tier_ml.settings import CONFIG_LOADER_ARGS
 from tier_ml.sources.synthetic import SyntheticSpec, generate_crm
 
@@ -84,20 +78,19 @@ def training_input(
     """The feature table at the shipped cutoffs, the model input built from it (open-deal
     scoring, the baselines' scores) and the deals, as `fit_models` receives them."""
     features = FeatureParams.from_dict(shipped("features"))
-    train = shipped("train")
-    horizon, config = features.horizon_days, features.config
+    params = shipped_train(features.horizon_days)
     customers, deals, activities = load_crm(synthetic_on_disk(n_customers))
     cutoffs = shipped_cutoffs(deals, activities, data_end)
-    table = build_feature_table(customers, deals, activities, cutoffs, horizon, config)
+    table = training_table(customers, deals, activities, cutoffs, features.config, params)
     model_input = with_model_outputs(
         table,
         deals,
-        horizon,
-        int(train["seed"]),
+        params.horizon_days,
+        params.seed,
         False,
-        train["scorecard"],
-        config,
-        sampling=SamplingParams.from_dict(train["sampling"]),
+        params.scorecard,
+        features.config,
+        sampling=params.sampling,
     )
     return table, model_input, deals
 

@@ -35,11 +35,7 @@ from benchmarks.common import (  # noqa: E402
     synthetic_on_disk,
 )
 from tier_ml.backtest import origin_model_input  # noqa: E402
-from tier_ml.features.build import (  # noqa: E402
-    auto_cutoffs,
-    build_feature_table,
-    data_start,
-)
+from tier_ml.features.build import auto_cutoffs, data_start  # noqa: E402
 from tier_ml.features.config import FeatureParams  # noqa: E402
 from tier_ml.models.inputs import with_model_outputs  # noqa: E402
 from tier_ml.models.selection import (  # noqa: E402
@@ -53,6 +49,7 @@ from tier_ml.models.training import (  # noqa: E402
     evaluate_candidates,
     refit_champion,
     replay_at,
+    training_table,
 )
 from tier_ml.sources.adapters import load_source  # noqa: E402
 
@@ -78,9 +75,7 @@ def bench_training(n_customers: int = 100_000, max_rows: int | None = None) -> N
     cutoffs = shipped_cutoffs(deals, activities, DATA_END)
     timings = {}
     start = time.perf_counter()
-    table = build_feature_table(
-        customers, deals, activities, cutoffs, params.horizon_days, features.config
-    )
+    table = training_table(customers, deals, activities, cutoffs, features.config, params)
     timings["features_s"] = time.perf_counter() - start
     start = time.perf_counter()
     model_input = with_model_outputs(
@@ -145,7 +140,7 @@ def bench_cdnow(n_customers: int | None = None) -> None:
         start = time.perf_counter()
         cutoffs, why = auto_cutoffs(first, origin, CDNOW_HORIZON)
         model_input = origin_model_input(
-            customers, deals, activities, [*cutoffs, origin], features.config, params, btyd=True
+            customers, deals, activities, cutoffs, origin, features.config, params, btyd=True
         )
         predictions = replay_at(model_input, origin, params)
         seconds = time.perf_counter() - start

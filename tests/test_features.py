@@ -10,12 +10,15 @@ from hypothesis import strategies as st
 
 from tier_ml.features.build import (
     KEY_COLUMNS,
+    ROW_WEIGHT,
     build_feature_table,
     build_features,
     build_labels,
+    label_counts,
     training_cutoffs,
 )
 from tier_ml.features.registry import FeatureConfig, feature_registry
+from tier_ml.sources.synthetic import SyntheticSpec, generate_crm
 
 T = pd.Timestamp("2025-06-01")
 CONFIG = FeatureConfig(activity_types=("meeting", "call", "web_visit"))
@@ -245,6 +248,21 @@ def test_feature_table_stacks_cutoffs_with_labels():
         assert (row["won_any"], row["won_revenue"]) == tuple(
             alone.iloc[0][["won_any", "won_revenue"]]
         )
+
+
+def test_label_counts_before_building_are_the_built_tables_outcomes():
+    """The stacked table is thinned as each cutoff is built, at rates set by every cutoff's
+    outcomes: counted first, they must be the ones the built rows carry (customers created
+    after a cutoff are in neither)."""
+    customers, deals, activities = generate_crm(SyntheticSpec(n_customers=400, seed=3))
+    cutoffs = [pd.Timestamp("2024-07-01"), pd.Timestamp("2025-01-01"), pd.Timestamp("2025-04-01")]
+    table = build_feature_table(customers, deals, activities, cutoffs, 180, CONFIG)
+    counts = label_counts(customers, deals, cutoffs, 180)
+    built = table.groupby("as_of")["won_any"].agg(won="sum", rows="size")
+    assert counts["won"].tolist() == built["won"].tolist()
+    assert (counts["won"] + counts["lost"]).tolist() == built["rows"].tolist()
+    assert 0 < counts["won"].sum() < counts["lost"].sum()  # both outcomes occur
+    assert (table[ROW_WEIGHT] == 1.0).all()  # built whole: each row stands for itself
 
 
 def test_labels_come_back_in_the_order_of_the_keys():

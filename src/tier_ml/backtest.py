@@ -11,11 +11,10 @@ from dataclasses import replace
 
 import pandas as pd
 
-from tier_ml.features.build import build_feature_table
 from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.inputs import with_model_outputs
 from tier_ml.models.selection import methods_of
-from tier_ml.models.training import TrainParams
+from tier_ml.models.training import TrainParams, training_table
 from tier_ml.scoring import with_owner
 from tier_ml.tiering import Overlays, TierAssigner, TierPolicy, tier_inputs
 
@@ -25,15 +24,18 @@ def origin_model_input(
     deals: pd.DataFrame,
     activities: pd.DataFrame,
     cutoffs: list[pd.Timestamp],
+    origin: pd.Timestamp,
     config: FeatureConfig,
     params: TrainParams,
     btyd: bool = False,
     deal_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Features, labels and other models' outputs at `cutoffs`, as the train pipeline has them."""
+    """Features, labels and other models' outputs at the training `cutoffs` (thinned as the
+    train pipeline thins them) and at the replay's `origin` (every customer), as the train
+    pipeline has them."""
     horizon = params.horizon_days
-    table = build_feature_table(
-        customers, deals, activities, cutoffs, horizon, config, deal_history
+    table = training_table(
+        customers, deals, activities, cutoffs, config, params, deal_history, (origin,)
     )
     outputs = with_model_outputs(
         table,

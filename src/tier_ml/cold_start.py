@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss
 
+from tier_ml.features.build import ROW_WEIGHT
 from tier_ml.language import Language, Text
 
 NEW_ACCOUNT, NO_DEAL = "new_account", "no_deal_yet"
@@ -70,11 +71,13 @@ def pooled_outcomes(rows: pd.DataFrame, horizon_days: int, groups: Sequence[str]
     (`revenue`)."""
     kind = cold_start_kind(rows, horizon_days)
     cold = kind.notna()
+    # a thinned table's row stands for `row_weight` customers
+    weight = rows.loc[cold, ROW_WEIGHT].astype(float) if ROW_WEIGHT in rows else 1
     table = _keys(rows[cold], groups).assign(
         kind=kind[cold],
-        rows=1,
-        won=rows.loc[cold, "won_any"].astype(float),
-        revenue=rows.loc[cold, "won_revenue"].astype(float),
+        rows=weight,
+        won=weight * rows.loc[cold, "won_any"].astype(float),
+        revenue=weight * rows.loc[cold, "won_revenue"].astype(float),
     )
     keys = ["kind", *groups]
     return table.groupby(keys, as_index=False)[list(SUMS)].sum()[[*keys, *SUMS]]

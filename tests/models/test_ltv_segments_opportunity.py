@@ -212,10 +212,10 @@ def test_opportunity_fits_keep_to_the_row_budget_and_stop_on_every_latest_deal(
     earlier = int((rows["as_of"] < latest).sum())
     seen = {}
 
-    def spying(booster, X, y, X_valid, y_valid, features, categories, rounds, weight=None):
-        seen.update(rows=len(X), valid=len(X_valid), weight=np.asarray(weight))
+    def spying(booster, X, y, X_valid, y_valid, features, categories, rounds, *weights):
+        seen.update(rows=len(X), valid=len(X_valid), weight=np.asarray(weights[0]))
         return fit_early_stopped(
-            booster, X, y, X_valid, y_valid, features, categories, rounds, weight
+            booster, X, y, X_valid, y_valid, features, categories, rounds, *weights
         )
 
     monkeypatch.setattr(propensity, "fit_early_stopped", spying)

@@ -3,17 +3,27 @@ seed whatever the row order, and a weighted fit whose probabilities keep their s
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.models.conftest import HORIZON
 from tier_ml.evaluation import expected_calibration_error
+from tier_ml.features.build import ROW_WEIGHT
 from tier_ml.models.candidates import customer_folds, latest_cutoff_rows
 from tier_ml.models.matrix import model_columns
 from tier_ml.models.propensity import PropensityModel
-from tier_ml.models.sampling import SamplingParams, keep_rates, row_draws, training_sample
-from tier_ml.models.training import labelled_before
+from tier_ml.models.sampling import (
+    SamplingParams,
+    StoredSample,
+    cutoff_counts,
+    keep_rates,
+    row_draws,
+    training_sample,
+)
+from tier_ml.models.training import TrainParams, labelled_before, stored_sample
 
 
 def _rows(positives: list[int], sizes: list[int]) -> pd.DataFrame:
@@ -124,3 +134,56 @@ def test_a_weighted_fit_on_thinned_rows_keeps_probabilities_calibrated(model_inp
     assert abs(weighted.mean() - y.mean()) < 0.03
     assert unweighted.mean() - y.mean() > 0.07
     assert expected_calibration_error(y, weighted) < expected_calibration_error(y, full) + 0.02
+
+
+def _stored(rows: pd.DataFrame, fit_sets, whole, sampling: SamplingParams) -> pd.DataFrame:
+    """The table that a `StoredSample` keeps of `rows`, cutoff by cutoff as it is built."""
+    stored = StoredSample(sampling, 7, fit_sets, whole)
+    counts = cutoff_counts(rows["won_any"], rows["as_of"])
+    return pd.concat(
+        [stored.thin(cutoff, counts) for _, cutoff in rows.groupby("as_of")], ignore_index=True
+    )
+
+
+def test_a_thinned_table_keeps_every_fits_sample_and_its_whole_cutoffs():
+    """Each fit draws, by the same hash, the rows it would draw from the whole table: the
+    table thinned as it was built holds them (the rates of two fits, two thirds of the
+    cutoffs and all of them, nest); its whole cutoffs keep every row at weight 1."""
+    rows = _rows([300] * 6, [6000] * 6)
+    cutoffs = sorted(rows["as_of"].unique())
+    sampling = SamplingParams(max_rows=8000)
+    fit_sets = (tuple(cutoffs[:4]), tuple(cutoffs))
+    table = _stored(rows, fit_sets, (cutoffs[-1],), sampling)
+    last = table["as_of"] == cutoffs[-1]
+    assert last.sum() == 6000 and (table.loc[last, ROW_WEIGHT] == 1).all()
+    assert len(table) < 0.45 * len(rows)
+    represented = table.groupby(["as_of", "won_any"])[ROW_WEIGHT].sum().unstack()
+    np.testing.assert_allclose(represented[True], 300)  # buyers are never thinned here
+    np.testing.assert_allclose(represented[False], 5700, rtol=0.1)
+    key = ["customer_id", "as_of"]
+    for fit in fit_sets:
+        whole, _ = training_sample(rows[rows["as_of"].isin(fit)], sampling, seed=7)
+        thinned, weight = training_sample(table[table["as_of"].isin(fit)], sampling, seed=7)
+        same = whole[key].merge(thinned[key]).shape[0]
+        assert same > 0.95 * max(len(whole), len(thinned))
+        assert weight.sum() == pytest.approx(len(fit) * 6000, rel=0.05)
+
+
+def test_a_cutoff_built_with_other_outcomes_than_counted_is_refused():
+    rows = _rows([30], [600])
+    counts = cutoff_counts(rows["won_any"], rows["as_of"])
+    stored = StoredSample(SamplingParams(max_rows=100), 0, (tuple(counts.index),), ())
+    changed = rows.assign(won_any=np.arange(len(rows)) < 31)
+    with pytest.raises(RuntimeError, match=r"won/lost as built"):
+        stored.thin(changed, counts)
+
+
+def test_the_table_is_thinned_for_the_replay_origins_and_the_champions_fit():
+    cutoffs = list(pd.date_range("2024-01-01", periods=12, freq="MS"))
+    params = TrainParams(horizon_days=90, sampling=SamplingParams(max_rows=1000))
+    stored = stored_sample(cutoffs, params, scored=[pd.Timestamp("2025-03-01")])
+    # origins a month apart (a third of the horizon), each fitted on the cutoffs 90 days before
+    assert stored.whole == (*cutoffs[-3:], cutoffs[-1], pd.Timestamp("2025-03-01"))
+    assert [len(f) for f in stored.fit_sets] == [7, 8, 9, 12]
+    assert stored_sample(cutoffs, replace(params, sampling=SamplingParams())) is None
+    assert stored_sample(cutoffs[:3], params) is None  # no origin: customer folds see all

@@ -17,7 +17,11 @@ def _catalog(ingest: dict) -> DataCatalog:
     features = base_parameters("features")["features"]
     features["cutoffs"] = {"count": 3, "step_months": 1}
     return DataCatalog(
-        {"params:ingest": MemoryDataset(ingest), "params:features": MemoryDataset(features)}
+        {
+            "params:ingest": MemoryDataset(ingest),
+            "params:features": MemoryDataset(features),
+            "params:train": MemoryDataset(base_parameters("train")["train"]),
+        }
     )
 
 

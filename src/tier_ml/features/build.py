@@ -11,7 +11,7 @@ and come out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 
@@ -23,6 +23,9 @@ from tier_ml.progress import progress
 LABEL_COLUMNS = ("won_any", "won_revenue")
 DEFAULT_CONFIG = FeatureConfig()
 KEY_COLUMNS = ("customer_id", "as_of")
+# 1 / P(kept) of a training row: the stacked table may keep a sample of each cutoff
+# (`models.sampling.StoredSample`); a row stands for this many customers at its cutoff
+ROW_WEIGHT = "row_weight"
 
 
 def _ts(value: pd.Timestamp) -> str:
@@ -270,6 +273,30 @@ def build_labels(
     return merged.astype({"won_any": "bool", "won_revenue": "float64"})
 
 
+def label_counts(
+    customers: pd.DataFrame,
+    deals: pd.DataFrame,
+    cutoffs: Iterable[pd.Timestamp],
+    horizon_days: int,
+    engine: str = "duckdb",
+) -> pd.DataFrame:
+    """Per cutoff (the index), how many customers known then (as `feature_sql` counts them)
+    won in its horizon (`won`) and how many did not (`lost`): counted before the table is
+    built, so that each cutoff can be thinned as it is built."""
+    won = deals.loc[deals["status"].eq("won"), ["customer_id", "closed_at", "amount"]]
+    created = customers["created_at"] if "created_at" in customers else None
+    sql = (
+        "SELECT count(*) FILTER (WHERE won_any) AS won, count(*) FILTER (WHERE NOT won_any)"
+        f" AS lost FROM ({label_sql(horizon_days)}) AS labels"
+    )
+    counts = {}
+    for t in map(pd.Timestamp, cutoffs):
+        known = customers if created is None else customers[created.isna() | (created < t)]
+        keys = known[["customer_id"]].assign(as_of=t).astype({"as_of": "datetime64[us]"})
+        counts[t] = run_query(engine, sql, {"won": won, "keys": keys}).iloc[0]
+    return pd.DataFrame(counts).T.astype(float).rename_axis("as_of")
+
+
 def training_cutoffs(
     data_end: pd.Timestamp, horizon_days: int, count: int, step_months: int = 1
 ) -> list[pd.Timestamp]:
@@ -326,19 +353,37 @@ def build_feature_table(
     horizon_days: int,
     config: FeatureConfig = DEFAULT_CONFIG,
     deal_history: pd.DataFrame | None = None,
+    thin: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """Features and labels at each cutoff, stacked: one row per customer and cutoff. The
-    labels are added as columns, not merged, so the table is copied once (at the stacking):
-    at its peak this holds twice the table, not three times (at a million customers the
-    table alone is ~10 GB)."""
-    features = pd.concat(
+    """Features and labels at each cutoff, stacked: one row per customer and cutoff, or the
+    sample of them that `thin` keeps of each labelled cutoff as it is built (with its
+    `row_weight`; at a million customers the whole table is ~10 GB). Without `thin`, every
+    row, each of weight 1."""
+    keep = thin or (lambda cutoff: cutoff.assign(**{ROW_WEIGHT: 1.0}))
+    return pd.concat(
         [
-            build_features(customers, deals, activities, t, config, deal_history)
+            keep(
+                labelled_features(
+                    customers, deals, activities, t, horizon_days, config, deal_history
+                )
+            )
             for t in progress(list(cutoffs), "features", "cutoff")
         ],
         ignore_index=True,
     )
+
+
+def labelled_features(
+    customers: pd.DataFrame,
+    deals: pd.DataFrame,
+    activities: pd.DataFrame,
+    as_of: pd.Timestamp,
+    horizon_days: int,
+    config: FeatureConfig = DEFAULT_CONFIG,
+    deal_history: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One cutoff's features with its labels added as columns (`build_labels` keeps the
+    features' row order)."""
+    features = build_features(customers, deals, activities, as_of, config, deal_history)
     labels = build_labels(features, deals, horizon_days, config.engine)
-    return features.assign(
-        **{c: labels[c].to_numpy() for c in labels.columns if c not in KEY_COLUMNS}
-    )
+    return features.assign(**{c: labels[c].to_numpy() for c in LABEL_COLUMNS})

@@ -16,15 +16,41 @@ import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
+from tier_ml.features.build import ROW_WEIGHT
+
+
+def weighted_pct_rank(values: pd.Series, as_of: pd.Series, weight: pd.Series) -> pd.Series:
+    """Percentile rank within each cutoff of rows that stand for `weight` customers each (a
+    thinned table, `features.build.ROW_WEIGHT`): the average rank, among the customers they
+    stand for, of a tie's weight placed after every lower value's, over the cutoff's weight.
+    With weights of 1 it is pandas' average percentile rank; missing values stay missing."""
+    frame = pd.DataFrame(
+        {"as_of": as_of.to_numpy(), "value": values.to_numpy(float), "w": weight.to_numpy(float)},
+        index=values.index,
+    ).dropna(subset=["value"])
+    ties = frame.groupby(["as_of", "value"], sort=True)["w"].sum()
+    below = ties.groupby(level="as_of").cumsum() - ties
+    pct = (below + (ties + 1) / 2) / ties.groupby(level="as_of").transform("sum")
+    at = pd.MultiIndex.from_frame(frame[["as_of", "value"]])
+    return pd.Series(pct.reindex(at).to_numpy(), index=frame.index).reindex(values.index)
+
+
+def _pct_rank(values: pd.Series, features: pd.DataFrame) -> pd.Series:
+    """Percentile rank within each cutoff of the customers the rows stand for: pandas' own
+    where every row stands for itself."""
+    weight = features.get(ROW_WEIGHT)
+    if weight is None or weight.eq(1.0).all():
+        return values.groupby(features["as_of"]).rank(pct=True, method="average")
+    return weighted_pct_rank(values, features["as_of"], weight)
+
 
 def _rank_within_cutoff(features: pd.DataFrame, column: str) -> pd.Series:
     """Percentile rank in (0, 1] within each cutoff; a missing value ranks lowest (0)."""
-    return features.groupby("as_of")[column].rank(pct=True).fillna(0.0)
+    return _pct_rank(features[column], features).fillna(0.0)
 
 
-def _quintile_within_cutoff(values: pd.Series, as_of: pd.Series) -> pd.Series:
-    ranks = values.groupby(as_of).rank(pct=True, method="average")
-    return np.ceil(ranks * 5).clip(1, 5)
+def _quintile_within_cutoff(values: pd.Series, features: pd.DataFrame) -> pd.Series:
+    return np.ceil(_pct_rank(values, features) * 5).clip(1, 5)
 
 
 RFM_FEATURES = ("days_since_last_won", "won_count_365d", "won_revenue_365d")  # rfm_parts reads
@@ -37,14 +63,10 @@ def rfm_parts(features: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "days_since_last_won": _quintile_within_cutoff(
-                recency.replace(-np.inf, -1e12), features["as_of"]
+                recency.replace(-np.inf, -1e12), features
             ),
-            "won_count_365d": _quintile_within_cutoff(
-                features["won_count_365d"], features["as_of"]
-            ),
-            "won_revenue_365d": _quintile_within_cutoff(
-                features["won_revenue_365d"], features["as_of"]
-            ),
+            "won_count_365d": _quintile_within_cutoff(features["won_count_365d"], features),
+            "won_revenue_365d": _quintile_within_cutoff(features["won_revenue_365d"], features),
         },
         index=features.index,
     )
@@ -119,17 +141,24 @@ class ScoreMapper:
     """Maps a baseline score to a probability and to expected revenue, both by isotonic
     regression, so the baseline's own ranking is kept. A missing score counts as the lowest."""
 
-    def fit(self, score: np.ndarray, won: np.ndarray, revenue: np.ndarray) -> ScoreMapper:
+    def fit(
+        self,
+        score: np.ndarray,
+        won: np.ndarray,
+        revenue: np.ndarray,
+        weight: np.ndarray | None = None,
+    ) -> ScoreMapper:
+        """`weight`: the customers each row stands for (a thinned table's `row_weight`)."""
         score = np.asarray(score, dtype=float)
         finite = score[np.isfinite(score)]
         self.missing_ = float(finite.min() - 1.0) if len(finite) else 0.0
         score = self._filled(score)
         won = np.asarray(won, dtype=int)
         self.isotonic_ = IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4).fit(
-            score, won
+            score, won, sample_weight=weight
         )
         self.revenue_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0).fit(
-            score, np.asarray(revenue, dtype=float)
+            score, np.asarray(revenue, dtype=float), sample_weight=weight
         )
         return self
 

@@ -7,12 +7,13 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from tier_ml.features.build import KEY_COLUMNS, LABEL_COLUMNS
+from tier_ml.features.build import KEY_COLUMNS, LABEL_COLUMNS, ROW_WEIGHT
 
 
 def model_columns(table: pd.DataFrame, exclude: Iterable[str] = ()) -> list[str]:
-    """Every feature column: not a key, a label, the owner (carried for tiering) or excluded."""
-    skip = set(KEY_COLUMNS) | set(LABEL_COLUMNS) | {"owner"} | set(exclude)
+    """Every feature column: not a key, a label, a row's weight, the owner (carried for
+    tiering) or excluded."""
+    skip = set(KEY_COLUMNS) | set(LABEL_COLUMNS) | {ROW_WEIGHT, "owner"} | set(exclude)
     return [c for c in table.columns if c not in skip]
 
 

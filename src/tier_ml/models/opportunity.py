@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from tier_ml.features.build import DEFAULT_CONFIG
+from tier_ml.features.build import DEFAULT_CONFIG, ROW_WEIGHT
 from tier_ml.features.deal_state import deals_at
 from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.propensity import PropensityModel
@@ -75,8 +75,9 @@ def opportunity_rows(
     config: FeatureConfig = DEFAULT_CONFIG,
     deal_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Open deals at every cutoff of `features`, joined to their customer's history then."""
-    history = [c for c in CUSTOMER_HISTORY if c in features.columns]
+    """Open deals at every cutoff of `features`, joined to their customer's history then (and
+    the customer row's weight in a thinned table: its deals stand for as many)."""
+    history = [c for c in (*CUSTOMER_HISTORY, ROW_WEIGHT) if c in features.columns]
     frames = [
         open_deals_at(deals, t, horizon_days, config, deal_history)
         for t in sorted(features["as_of"].unique())
@@ -117,6 +118,7 @@ def fit_opportunity_model(
         opportunity_matrix(valid),
         valid["won_in_horizon"],
         weight,
+        valid[ROW_WEIGHT].to_numpy(float) if ROW_WEIGHT in valid else None,
     )
 
 

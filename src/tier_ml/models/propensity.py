@@ -108,9 +108,10 @@ class PropensityModel(BaseEstimator):
         X_valid: pd.DataFrame,
         y_valid: pd.Series,
         weight: np.ndarray | None = None,
+        weight_valid: np.ndarray | None = None,
     ) -> PropensityModel:
-        """Early-stopped and calibrated on the validation rows; `weight`: per-row weights of
-        a subsample of the fitting rows."""
+        """Early-stopped and calibrated on the validation rows; `weight`, `weight_valid`:
+        per-row weights of subsamples."""
         self.features_ = list(X.columns)
         self.categories_ = learn_categories(X)
         self.booster_ = fit_early_stopped(
@@ -123,9 +124,10 @@ class PropensityModel(BaseEstimator):
             self.categories_,
             self.early_stopping_rounds,
             weight,
+            weight_valid,
         )
         self.calibrator_ = self._fit_calibrator(
-            self.raw_score(X_valid), np.asarray(y_valid, dtype=int)
+            self.raw_score(X_valid), np.asarray(y_valid, dtype=int), weight_valid
         )
         return self
 

@@ -11,12 +11,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tier_ml.features.build import ROW_WEIGHT, build_feature_table, label_counts
+from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.candidates import (
     MODELS,
     Candidate,
@@ -27,7 +31,7 @@ from tier_ml.models.candidates import (
     fit_candidate,
 )
 from tier_ml.models.matrix import model_columns
-from tier_ml.models.sampling import SamplingParams
+from tier_ml.models.sampling import SamplingParams, StoredSample
 from tier_ml.models.segments import SegmentModel
 from tier_ml.models.selection import Selection, choose_champion
 from tier_ml.progress import progress
@@ -110,8 +114,10 @@ class MinimumDataCheck:
 def _shortfall(
     rows: pd.DataFrame, min_positives: int, min_negatives: int, where: str
 ) -> tuple[int, int, list[str]]:
-    positives = int(rows["won_any"].sum())
-    negatives = int(len(rows) - positives)
+    # the customers the rows stand for (a thinned table's `row_weight`)
+    weight = rows[ROW_WEIGHT].to_numpy(float) if ROW_WEIGHT in rows else np.ones(len(rows))
+    won = rows["won_any"].to_numpy(bool)
+    positives, negatives = round(weight[won].sum()), round(weight[~won].sum())
     missing = []
     if positives < min_positives:
         missing.append(
@@ -170,6 +176,48 @@ def selection_origins(
         if len(origins) == count:
             break
     return sorted(origins)
+
+
+def stored_sample(
+    cutoffs: Sequence[pd.Timestamp], params: TrainParams, scored: Sequence[pd.Timestamp] = ()
+) -> StoredSample | None:
+    """How the training table at `cutoffs` is thinned as it is built (`StoredSample`): the
+    fits are the candidates' at each replay origin (on the cutoffs labelled by then) and the
+    champion's on every cutoff; the origins, the latest cutoff and the `scored` ones (a
+    replay's own origin) are kept whole. None without a row budget or an origin (with too
+    little history the customer folds of `cross_validated` see every cutoff)."""
+    ordered = sorted(map(pd.Timestamp, cutoffs))
+    origins = selection_origins(ordered, params.horizon_days, params.selection_origins)
+    if params.sampling.max_rows is None or not origins:
+        return None
+    window = pd.Timedelta(days=params.horizon_days)
+    fit_sets = tuple(tuple(t for t in ordered if t + window <= o) for o in origins)
+    whole = (*origins, ordered[-1], *map(pd.Timestamp, scored))
+    return StoredSample(params.sampling, params.seed, (*fit_sets, tuple(ordered)), whole)
+
+
+def training_table(
+    customers: pd.DataFrame,
+    deals: pd.DataFrame,
+    activities: pd.DataFrame,
+    cutoffs: Sequence[pd.Timestamp],
+    config: FeatureConfig,
+    params: TrainParams,
+    deal_history: pd.DataFrame | None = None,
+    scored: Sequence[pd.Timestamp] = (),
+) -> pd.DataFrame:
+    """Features and labels at the training `cutoffs` (and the `scored` ones), each cutoff
+    thinned as it is built where more rows than the row budget would be stored
+    (`stored_sample`): at a million customers the whole table would not fit in memory."""
+    every = sorted({*map(pd.Timestamp, cutoffs), *map(pd.Timestamp, scored)})
+    horizon, stored = params.horizon_days, stored_sample(cutoffs, params, scored)
+    thin = None
+    if stored is not None and len(customers) * len(every) > params.sampling.max_rows:
+        counts = label_counts(customers, deals, every, horizon, config.engine)
+        thin = partial(stored.thin, counts=counts)
+    return build_feature_table(
+        customers, deals, activities, every, horizon, config, deal_history, thin
+    )
 
 
 def fit_candidates(

@@ -17,6 +17,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "data_profile",
                     "params:features",
                     "deal_history",
+                    "params:train",
                 ],
                 outputs="feature_table",
                 name="build_training_features",
