@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tier_ml.features.build import build_feature_table, build_features
+from tier_ml.features.build import build_feature_table, build_features, label_counts
 from tier_ml.features.registry import FeatureConfig
 from tier_ml.sources.synthetic import SyntheticSpec, generate_crm
 
@@ -24,6 +24,11 @@ def test_spark_and_duckdb_give_identical_features_and_labels(spark, crm):
     on_spark = build_feature_table(*crm, CUTOFFS, 180, FeatureConfig(engine="spark"))
     assert on_duckdb["won_any"].any() and on_duckdb["open_deal_count"].gt(0).any()
     pd.testing.assert_frame_equal(on_spark, on_duckdb, check_exact=False, rtol=1e-12, atol=1e-9)
+    # the outcomes counted before a thinned table is built, on either engine
+    customers, deals, _ = crm
+    counts = label_counts(customers, deals, CUTOFFS, 180, "spark")
+    pd.testing.assert_frame_equal(counts, label_counts(customers, deals, CUTOFFS, 180))
+    assert counts.to_numpy().sum() == len(on_duckdb)
 
 
 def test_on_spark_records_dated_on_or_after_t_never_change_features_at_t(spark, crm):

@@ -79,6 +79,8 @@ def cutoff_keep_rates(counts: pd.DataFrame, sampling: SamplingParams) -> pd.Data
 def rate_of_each_row(rates: pd.DataFrame, won: pd.Series, as_of: pd.Series) -> np.ndarray:
     """Each row's rate from its cutoff's row of `rates` (`cutoff_keep_rates`)."""
     at = rates.index.get_indexer(np.asarray(as_of))
+    if (at < 0).any():  # an index of -1 would read the last cutoff's rate
+        raise ValueError(f"no keep rate for cutoff(s) {sorted(set(np.asarray(as_of)[at < 0]))}")
     won = np.asarray(won, dtype=bool)
     return np.where(won, rates["won"].to_numpy()[at], rates["lost"].to_numpy()[at])
 
