@@ -82,7 +82,15 @@ def training_input(
     customers, deals, activities = load_crm(synthetic_on_disk(n_customers))
     cutoffs = shipped_cutoffs(deals, activities, data_end)
     table = training_table(customers, deals, activities, cutoffs, features.config, params)
-    model_input = with_model_outputs(
+    model_input = synthetic_model_input(table, deals, features, params)
+    return table, model_input, deals
+
+
+def synthetic_model_input(
+    table: pd.DataFrame, deals: pd.DataFrame, features: FeatureParams, params: TrainParams
+) -> pd.DataFrame:
+    """The train pipeline's model input for synthetic data (no BG/NBD features)."""
+    return with_model_outputs(
         table,
         deals,
         params.horizon_days,
@@ -92,7 +100,6 @@ def training_input(
         features.config,
         sampling=params.sampling,
     )
-    return table, model_input, deals
 
 
 def load_crm(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -32,12 +32,12 @@ from benchmarks.common import (  # noqa: E402
     shipped,
     shipped_cutoffs,
     shipped_train,
+    synthetic_model_input,
     synthetic_on_disk,
 )
 from tier_ml.backtest import origin_model_input  # noqa: E402
 from tier_ml.features.build import auto_cutoffs, data_start  # noqa: E402
 from tier_ml.features.config import FeatureParams  # noqa: E402
-from tier_ml.models.inputs import with_model_outputs  # noqa: E402
 from tier_ml.models.selection import (  # noqa: E402
     PRIMARY,
     choose_champion,
@@ -78,16 +78,7 @@ def bench_training(n_customers: int = 100_000, max_rows: int | None = None) -> N
     table = training_table(customers, deals, activities, cutoffs, features.config, params)
     timings["features_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    model_input = with_model_outputs(
-        table,
-        deals,
-        params.horizon_days,
-        params.seed,
-        False,
-        params.scorecard,
-        features.config,
-        sampling=params.sampling,
-    )
+    model_input = synthetic_model_input(table, deals, features, params)
     timings["model_input_s"] = time.perf_counter() - start
     start = time.perf_counter()
     evaluation = evaluate_candidates(model_input, params)
