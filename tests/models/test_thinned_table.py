@@ -18,7 +18,12 @@ from tier_ml.features.config import FeatureParams
 from tier_ml.models.baselines import weighted_pct_rank
 from tier_ml.models.candidates import BaselineModel, with_stack_scores
 from tier_ml.models.sampling import SamplingParams
-from tier_ml.models.training import minimum_data_check, training_table
+from tier_ml.models.training import (
+    check_stored_sample,
+    minimum_data_check,
+    selection_origins,
+    training_table,
+)
 
 CONFIG = FeatureParams.from_dict(base_parameters("features")["features"]).config
 
@@ -77,3 +82,16 @@ def test_a_thinned_table_stands_for_the_whole(tables):
         for t in (with_stack_scores(whole, scorecard), with_stack_scores(thinned, scorecard))
     ]
     assert mapped[1] == pytest.approx(mapped[0], rel=0.1)
+
+
+def test_a_table_thinned_under_other_train_parameters_is_refused(tables, train_params):
+    """Training again on a saved table with another seed or more origins would weigh and judge
+    its rows wrongly without a word."""
+    thinned = tables[1]
+    origins = selection_origins(sorted(thinned["as_of"].unique()), HORIZON, 3)
+    check_stored_sample(thinned, origins, train_params.seed)  # as built: accepted
+    with pytest.raises(ValueError, match="thinned under other train parameters"):
+        check_stored_sample(thinned, origins, train_params.seed + 1)
+    more = selection_origins(sorted(thinned["as_of"].unique()), HORIZON, 5)
+    with pytest.raises(ValueError, match="thinned under other train parameters"):
+        check_stored_sample(thinned, more, train_params.seed)

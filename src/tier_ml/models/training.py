@@ -31,7 +31,7 @@ from tier_ml.models.candidates import (
     fit_candidate,
 )
 from tier_ml.models.matrix import model_columns
-from tier_ml.models.sampling import SamplingParams, StoredSample
+from tier_ml.models.sampling import SamplingParams, StoredSample, row_draws
 from tier_ml.models.segments import SegmentModel
 from tier_ml.models.selection import Selection, choose_champion
 from tier_ml.progress import progress
@@ -276,11 +276,30 @@ class Evaluation:
     selection: Selection
 
 
+def check_stored_sample(rows: pd.DataFrame, origins: list[pd.Timestamp], seed: int) -> None:
+    """A table thinned under other `train` parameters than this run's (another seed, more
+    origins: `kedro run --pipelines=train --params=...` on a saved feature table) would be
+    weighed and judged wrongly without a word: refused."""
+    weight = rows[ROW_WEIGHT].to_numpy(float) if ROW_WEIGHT in rows else np.ones(len(rows))
+    thinned = weight > 1.0
+    if not thinned.any():
+        return
+    whole = rows["as_of"].isin([*origins, rows["as_of"].max()]).to_numpy()
+    draws = row_draws(rows["customer_id"][thinned], rows["as_of"][thinned], seed)
+    if (thinned & whole).any() or (draws * weight[thinned] >= 1.0 + 1e-9).any():
+        raise ValueError(
+            "The feature table was thinned under other train parameters (train.seed, "
+            "train.selection.origins or train.sampling) than this run's: rebuild it with this "
+            "run's (kedro run --pipelines=features,train --params=...)"
+        )
+
+
 def evaluate_candidates(model_input: pd.DataFrame, params: TrainParams) -> Evaluation:
     """Replay every candidate at rolling origins (or cross-validate with too little history)
     and choose the champion."""
     cutoffs = sorted(model_input["as_of"].unique())
     origins = selection_origins(cutoffs, params.horizon_days, params.selection_origins)
+    check_stored_sample(model_input, origins, params.seed)
     if origins:
         predictions = replay_origins(model_input, origins, params)
         evidence = f"rolling origins {', '.join(str(o.date()) for o in origins)}"
