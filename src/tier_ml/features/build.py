@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from tier_ml.features.deal_state import deals_at
@@ -26,6 +27,11 @@ KEY_COLUMNS = ("customer_id", "as_of")
 # 1 / P(kept) of a training row: the stacked table may keep a sample of each cutoff
 # (`models.sampling.StoredSample`); a row stands for this many customers at its cutoff
 ROW_WEIGHT = "row_weight"
+
+
+def row_weights(rows: pd.DataFrame) -> np.ndarray:
+    """The customers each row stands for: its `row_weight`, or 1 in a table built whole."""
+    return rows[ROW_WEIGHT].to_numpy(float) if ROW_WEIGHT in rows else np.ones(len(rows))
 
 
 def _ts(value: pd.Timestamp) -> str:

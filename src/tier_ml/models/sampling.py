@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pandas.util import hash_array
 
-from tier_ml.features.build import ROW_WEIGHT
+from tier_ml.features.build import ROW_WEIGHT, row_weights
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def training_sample(
     Rows of a table thinned as it was built (`StoredSample`, its weights in `row_weight`)
     were drawn by the same hash: a fit keeps those whose draw is below its own rate, so its
     rows are the ones it would have drawn from the whole table, where the table kept them."""
-    stored = rows[ROW_WEIGHT].to_numpy(float) if ROW_WEIGHT in rows else np.ones(len(rows))
+    stored = row_weights(rows)
     rates = keep_rates(rows[label], rows["as_of"], sampling, stored)
     present = 1.0 / stored
     if (rates >= present).all():

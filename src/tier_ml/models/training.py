@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tier_ml.features.build import ROW_WEIGHT, build_feature_table, label_counts
+from tier_ml.features.build import build_feature_table, label_counts, row_weights
 from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.candidates import (
     MODELS,
@@ -114,8 +114,7 @@ class MinimumDataCheck:
 def _shortfall(
     rows: pd.DataFrame, min_positives: int, min_negatives: int, where: str
 ) -> tuple[int, int, list[str]]:
-    # the customers the rows stand for (a thinned table's `row_weight`)
-    weight = rows[ROW_WEIGHT].to_numpy(float) if ROW_WEIGHT in rows else np.ones(len(rows))
+    weight = row_weights(rows)
     won = rows["won_any"].to_numpy(bool)
     positives, negatives = round(weight[won].sum()), round(weight[~won].sum())
     missing = []
@@ -280,7 +279,7 @@ def check_stored_sample(rows: pd.DataFrame, origins: list[pd.Timestamp], seed: i
     """A table thinned under other `train` parameters than this run's (another seed, more
     origins: `kedro run --pipelines=train --params=...` on a saved feature table) would be
     weighed and judged wrongly without a word: refused."""
-    weight = rows[ROW_WEIGHT].to_numpy(float) if ROW_WEIGHT in rows else np.ones(len(rows))
+    weight = row_weights(rows)
     thinned = weight > 1.0
     if not thinned.any():
         return
