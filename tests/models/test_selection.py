@@ -15,6 +15,8 @@ from tests.models.conftest import HORIZON
 from tier_ml.evaluation import top_share_capture as top_capture
 from tier_ml.models.candidates import BASELINES
 from tier_ml.models.selection import (
+    auc_ranks,
+    capture_order,
     choose_champion,
     weighted_auc,
     weighted_top_share_capture,
@@ -30,21 +32,24 @@ def test_metrics_of_a_resample_from_its_counts_equal_those_of_its_rows():
     score = np.round(rng.normal(size=3000) + won, 1)  # many ties
     revenue = np.where(won, rng.gamma(2.0, 100.0, 3000), 0.0)
     value = np.round(rng.normal(size=3000) + won, 1)
-    counts = np.stack([np.ones(3000, int), *(rng.poisson(1.0, (4, 3000)))])
-    auc = weighted_auc(counts, won, score)
-    capture = weighted_top_share_capture(counts, revenue, value, 0.1)
-    for draw, c in enumerate(counts):
+    unsold_top = np.where(value < np.quantile(value, 0.8), 5, 0)  # the top is far down the order
+    counts = np.stack([np.ones(3000, int), unsold_top, *rng.poisson(1.0, (4, 3000))], axis=1)
+    auc = weighted_auc(counts, auc_ranks(won, score))
+    capture = weighted_top_share_capture(counts, capture_order(revenue, value, 0.1))
+    for draw, c in enumerate(counts.T):
         rows = np.repeat(np.arange(3000), c)  # the resample's rows, in row order
         assert auc[draw] == pytest.approx(roc_auc_score(won[rows], score[rows]), abs=1e-12)
         assert capture[draw] == pytest.approx(top_capture(revenue[rows], value[rows]), abs=1e-12)
     # 12 rows, so the top 10 % is 1 of the top customer's 3 copies: a third of the revenue
-    three_copies = np.array([[3, *[1] * 9]])
+    three_copies = np.array([[3, *[1] * 9]]).T
     top_customer = weighted_top_share_capture(
-        three_copies, np.r_[100.0, np.zeros(9)], np.arange(10.0)[::-1], 0.1
+        three_copies, capture_order(np.r_[100.0, np.zeros(9)], np.arange(10.0)[::-1], 0.1)
     )
     assert top_customer == pytest.approx([1 / 3])
-    only_lost = weighted_auc(counts[:1, :5], np.zeros(5, bool), np.arange(5.0))
-    no_revenue = weighted_top_share_capture(counts[:1, :5], np.zeros(5), np.arange(5.0), 0.1)
+    only_lost = weighted_auc(counts[:5, :1], auc_ranks(np.zeros(5, bool), np.arange(5.0)))
+    no_revenue = weighted_top_share_capture(
+        counts[:5, :1], capture_order(np.zeros(5), np.arange(5.0), 0.1)
+    )
     assert np.isnan(only_lost).all() and np.isnan(no_revenue).all()
 
 

@@ -43,52 +43,110 @@ def methods_of(predictions: pd.DataFrame) -> list[str]:
     ]
 
 
-BOOTSTRAP_CELLS = 4_000_000  # draws x rows held at once: a few 32 MB arrays at a time
+BOOTSTRAP_CELLS = 8_000_000  # customers x draws held at once: a few 32 MB arrays at a time
 
 
 def resample_counts(rng: np.random.Generator, customers: int, draws: int) -> np.ndarray:
-    """How often each customer is drawn in each of `draws` resamples with replacement, drawn
-    one resample after another from `rng`."""
+    """How often each customer is drawn (rows) in each of `draws` resamples with replacement
+    (columns), drawn one resample after another from `rng`. A customer's draws lie side by
+    side, so reading customers in a ranking's order fetches all its draws at once."""
     return np.stack(
         [
             np.bincount(rng.integers(0, customers, customers), minlength=customers)
             for _ in range(draws)
-        ]
+        ],
+        axis=1,
+    ).astype(np.int32)
+
+
+@dataclass(frozen=True)
+class AucRanks:
+    """A ranking, laid out once for the AUC of any resample of it: the count columns of the
+    positives and of the negatives (those in score order), and for each positive how many
+    negatives score below it (`below`) and at most as high (`upto`)."""
+
+    positives: np.ndarray
+    negatives: np.ndarray
+    below: np.ndarray
+    upto: np.ndarray
+
+
+def auc_ranks(won: np.ndarray, p_win: np.ndarray, columns: np.ndarray | None = None) -> AucRanks:
+    """`columns`: each row's column in the counts (default: its own position)."""
+    won, p_win = np.asarray(won, bool), np.asarray(p_win, float)
+    columns = np.arange(len(won)) if columns is None else np.asarray(columns)
+    order = np.argsort(p_win[~won], kind="stable")
+    negative_scores = p_win[~won][order]
+    return AucRanks(
+        positives=columns[won],
+        negatives=columns[~won][order],
+        below=np.searchsorted(negative_scores, p_win[won], side="left"),
+        upto=np.searchsorted(negative_scores, p_win[won], side="right"),
     )
 
 
-def weighted_auc(counts: np.ndarray, won: np.ndarray, p_win: np.ndarray) -> np.ndarray:
-    """Per row of `counts` (draws x customers), the AUC of the sample that holds each
-    customer that many times: the Mann-Whitney AUC, ties counted half, from the customers'
-    tie groups in score order, without materialising the sample. NaN with one outcome only."""
-    order = np.argsort(p_win, kind="stable")
-    ordered = p_win[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    weight = counts[:, order].astype(float)
-    positive = np.add.reduceat(weight * won[order], starts, axis=1)
-    negative = np.add.reduceat(weight * ~won[order], starts, axis=1)
-    below = np.cumsum(negative, axis=1) - negative
-    pairs = positive.sum(axis=1) * negative.sum(axis=1)
-    wins = (positive * (below + 0.5 * negative)).sum(axis=1)
+def weighted_auc(counts: np.ndarray, ranks: AucRanks) -> np.ndarray:
+    """Per column of `counts` (customers x draws), the AUC of the sample that holds each
+    customer that many times: the Mann-Whitney AUC, ties counted half, in integers (twice
+    the wins: below + at most as high), without materialising the sample. NaN with one
+    outcome only."""
+    negatives = np.zeros((len(ranks.negatives) + 1, counts.shape[1]), dtype=np.int64)
+    np.cumsum(counts[ranks.negatives], axis=0, out=negatives[1:])
+    positives = counts[ranks.positives]
+    twice_wins = (positives * (negatives[ranks.below] + negatives[ranks.upto])).sum(axis=0)
+    pairs = positives.sum(axis=0, dtype=np.int64) * negatives[-1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(pairs > 0, wins / pairs, np.nan)
+        return np.where(pairs > 0, twice_wins / (2 * pairs), np.nan)
+
+
+@dataclass(frozen=True)
+class CaptureOrder:
+    """Customers by value, laid out once for the top-share capture of any resample: their
+    count columns highest value first (ties by row order) with their revenue, and the count
+    columns and revenue of the customers who have any."""
+
+    columns: np.ndarray
+    revenue: np.ndarray
+    earners: np.ndarray
+    earned: np.ndarray
+    share: float
+
+
+def capture_order(
+    revenue: np.ndarray, value: np.ndarray, share: float, columns: np.ndarray | None = None
+) -> CaptureOrder:
+    """`columns`: each row's column in the counts (default: its own position)."""
+    revenue = np.asarray(revenue, float)
+    columns = np.arange(len(revenue)) if columns is None else np.asarray(columns)
+    order = np.argsort(-np.asarray(value, float), kind="stable")
+    earning = revenue != 0
+    return CaptureOrder(columns[order], revenue[order], columns[earning], revenue[earning], share)
 
 
 def weighted_top_share_capture(
-    counts: np.ndarray, revenue: np.ndarray, value: np.ndarray, share: float
+    counts: np.ndarray, order: CaptureOrder, size: np.ndarray | None = None
 ) -> np.ndarray:
-    """Per row of `counts`, `top_share_capture` of the sample that holds each customer that
-    many times: the top `share` of the sample by value, ties broken by row order, so copies
-    of one customer are adjacent and the last one in may be taken in part."""
-    order = np.argsort(-value, kind="stable")
-    taken = counts[:, order]
-    size = counts.sum(axis=1)
-    top = np.maximum(1, np.rint(share * size))
-    before = np.cumsum(taken, axis=1) - taken
-    inside = np.clip(top[:, None] - before, 0, taken)
-    total = counts @ revenue
+    """Per column of `counts` (customers x draws), `top_share_capture` of the sample that
+    holds each customer that many times: the top `share` of the sample by value, ties broken
+    by row order, so copies of one customer are adjacent and the last one in may be taken in
+    part. Only the head of the order that fills the top is read (lengthened until it does in
+    every draw). `size`: each draw's count over the ranked customers, where the caller has
+    it (one sum serves every ranking of the same customers)."""
+    if size is None:
+        size = counts[order.columns].sum(axis=0, dtype=np.int64)
+    top = np.maximum(1, np.rint(order.share * size))
+    everyone = len(order.columns)
+    head = min(everyone, int(1.5 * order.share * everyone) + 64)
+    while True:
+        taken = counts[order.columns[:head]]
+        filled = np.cumsum(taken, axis=0, dtype=np.int64)
+        if head == everyone or (filled[-1] >= top).all():
+            break
+        head = min(everyone, 2 * head)
+    inside = np.clip(top - (filled - taken), 0, taken)
+    total = order.earned @ counts[order.earners]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (inside @ revenue[order]) / total, np.nan)
+        return np.where(total > 0, (order.revenue[:head] @ inside) / total, np.nan)
 
 
 def bootstrap_primary(
@@ -98,25 +156,33 @@ def bootstrap_primary(
     customers once and uses that same sample at every origin (a customer recurs across
     origins, so origins are not independent) and for every method (paired). A draw is held
     as how often it takes each customer, and the metrics are weighted by those counts: the
-    same values as on the resampled rows, at a fraction of the cost."""
+    same values as on the resampled rows, at a fraction of the cost. Each method's ranking
+    at each origin is sorted once, not once per chunk of draws."""
     rng = np.random.default_rng(seed)
     universe = pd.Index(predictions["customer_id"].unique())
     groups = [group for _, group in predictions.groupby("origin", sort=True)]
     at = [universe.get_indexer(group["customer_id"]) for group in groups]
-    won = [group["won_any"].to_numpy(bool) for group in groups]
-    revenue = [group["won_revenue"].to_numpy(float) for group in groups]
-    p = {m: [group[f"p_{m}"].to_numpy(float) for group in groups] for m in methods}
-    v = {m: [group[f"value_{m}"].to_numpy(float) for group in groups] for m in methods}
+    ranks = {
+        m: [auc_ranks(g["won_any"], g[f"p_{m}"], at[o]) for o, g in enumerate(groups)]
+        for m in methods
+    }
+    orders = {
+        m: [
+            capture_order(g["won_revenue"], g[f"value_{m}"], TOP_SHARE, at[o])
+            for o, g in enumerate(groups)
+        ]
+        for m in methods
+    }
     per_origin = {m: np.full((len(groups), draws, len(PRIMARY)), np.nan) for m in methods}
     chunk = max(1, BOOTSTRAP_CELLS // max(1, len(universe)))
     for first in range(0, draws, chunk):
         counts = resample_counts(rng, len(universe), min(chunk, draws - first))
         for o in range(len(groups)):
-            drawn = counts[:, at[o]]
+            size = counts[at[o]].sum(axis=0, dtype=np.int64)
             for m in methods:
-                metrics = per_origin[m][o, first : first + len(counts)]
-                metrics[:, 0] = weighted_auc(drawn, won[o], p[m][o])
-                metrics[:, 1] = weighted_top_share_capture(drawn, revenue[o], v[m][o], TOP_SHARE)
+                metrics = per_origin[m][o, first : first + counts.shape[1]]
+                metrics[:, 0] = weighted_auc(counts, ranks[m][o])
+                metrics[:, 1] = weighted_top_share_capture(counts, orders[m][o], size)
     out = {}
     for m in methods:
         seen = (~np.isnan(per_origin[m])).sum(axis=0)  # a metric undefined at every origin: NaN
