@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+import tier_ml.models.selection as selection
 import tier_ml.models.training as training
 from tests.models.conftest import HORIZON
 from tier_ml.evaluation import top_share_capture as top_capture
@@ -51,6 +52,51 @@ def test_metrics_of_a_resample_from_its_counts_equal_those_of_its_rows():
         counts[:5, :1], capture_order(np.zeros(5), np.arange(5.0), 0.1)
     )
     assert np.isnan(only_lost).all() and np.isnan(no_revenue).all()
+
+
+def test_bootstrap_metrics_are_those_of_each_draws_rows_where_origins_hold_other_customers(
+    monkeypatch,
+):
+    """Origins hold different, shuffled subsets of the customers, and the draws come in
+    chunks of 3: each draw's metric is still the mean over origins of the AUC and top-10 %
+    capture of the rows that draw takes at each origin."""
+    rng = np.random.default_rng(7)
+    universe = np.array([f"c{i}" for i in range(400)])
+    frames = []
+    for k, share in enumerate((1.0, 0.7, 0.5)):
+        ids = rng.permutation(universe)[: int(share * len(universe))]
+        won = rng.random(len(ids)) < 0.3
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": ids,
+                    "origin": pd.Timestamp("2025-01-01") + pd.DateOffset(months=3 * k),
+                    "won_any": won,
+                    "won_revenue": np.where(won, rng.gamma(2.0, 100.0, len(ids)), 0.0),
+                    "p_model": np.round(rng.random(len(ids)) + 0.4 * won, 1),
+                    "value_model": np.round(rng.random(len(ids)) + 0.4 * won, 1),
+                }
+            )
+        )
+    predictions = pd.concat(frames, ignore_index=True)
+    monkeypatch.setattr(selection, "BOOTSTRAP_CELLS", 3 * len(universe))
+    draws = selection.bootstrap_primary(predictions, ["model"], 7, seed=3)["model"]
+    first_seen = pd.Index(predictions["customer_id"].unique())
+    counts = selection.resample_counts(np.random.default_rng(3), len(first_seen), 7)
+    for draw in range(7):
+        per_origin = []
+        for frame in frames:
+            rows = np.repeat(
+                np.arange(len(frame)), counts[first_seen.get_indexer(frame.customer_id), draw]
+            )
+            taken = frame.iloc[rows]
+            per_origin.append(
+                (
+                    roc_auc_score(taken.won_any, taken.p_model),
+                    top_capture(taken.won_revenue.to_numpy(), taken.value_model.to_numpy()),
+                )
+            )
+        assert draws[draw] == pytest.approx(np.mean(per_origin, axis=0), abs=1e-12)
 
 
 def test_top_capture_takes_exactly_the_share_and_breaks_ties_by_row_order():

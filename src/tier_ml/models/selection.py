@@ -43,7 +43,7 @@ def methods_of(predictions: pd.DataFrame) -> list[str]:
     ]
 
 
-BOOTSTRAP_CELLS = 8_000_000  # customers x draws held at once: a few 32 MB arrays at a time
+BOOTSTRAP_CELLS = 8_000_000  # customers x draws at once: 32 MB of int32 counts, 64 MB running sums
 
 
 def resample_counts(rng: np.random.Generator, customers: int, draws: int) -> np.ndarray:
@@ -52,11 +52,11 @@ def resample_counts(rng: np.random.Generator, customers: int, draws: int) -> np.
     side, so reading customers in a ranking's order fetches all its draws at once."""
     return np.stack(
         [
-            np.bincount(rng.integers(0, customers, customers), minlength=customers)
+            np.bincount(rng.integers(0, customers, customers), minlength=customers).astype(np.int32)
             for _ in range(draws)
         ],
         axis=1,
-    ).astype(np.int32)
+    )
 
 
 @dataclass(frozen=True)
@@ -101,9 +101,9 @@ def weighted_auc(counts: np.ndarray, ranks: AucRanks) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CaptureOrder:
-    """Customers by value, laid out once for the top-share capture of any resample: their
-    count columns highest value first (ties by row order) with their revenue, and the count
-    columns and revenue of the customers who have any."""
+    """Customers by value, laid out once for the capture of the top `share` of any resample:
+    their count columns highest value first (ties by row order) with their revenue, and the
+    count columns and revenue of the customers who have any."""
 
     columns: np.ndarray
     revenue: np.ndarray
@@ -136,7 +136,7 @@ def weighted_top_share_capture(
         size = counts[order.columns].sum(axis=0, dtype=np.int64)
     top = np.maximum(1, np.rint(order.share * size))
     everyone = len(order.columns)
-    head = min(everyone, int(1.5 * order.share * everyone) + 64)
+    head = min(everyone, int(1.5 * order.share * everyone) + 64)  # room for an uneven draw
     while True:
         taken = counts[order.columns[:head]]
         filled = np.cumsum(taken, axis=0, dtype=np.int64)
@@ -163,12 +163,17 @@ def bootstrap_primary(
     groups = [group for _, group in predictions.groupby("origin", sort=True)]
     at = [universe.get_indexer(group["customer_id"]) for group in groups]
     ranks = {
-        m: [auc_ranks(g["won_any"], g[f"p_{m}"], at[o]) for o, g in enumerate(groups)]
+        m: [
+            auc_ranks(g["won_any"].to_numpy(bool), g[f"p_{m}"].to_numpy(float), at[o])
+            for o, g in enumerate(groups)
+        ]
         for m in methods
     }
     orders = {
         m: [
-            capture_order(g["won_revenue"], g[f"value_{m}"], TOP_SHARE, at[o])
+            capture_order(
+                g["won_revenue"].to_numpy(float), g[f"value_{m}"].to_numpy(float), TOP_SHARE, at[o]
+            )
             for o, g in enumerate(groups)
         ]
         for m in methods
