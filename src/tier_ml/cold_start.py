@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import brier_score_loss
 
-from tier_ml.features.build import ROW_WEIGHT
+from tier_ml.features.build import row_weights
 from tier_ml.language import Language, Text
 
 NEW_ACCOUNT, NO_DEAL = "new_account", "no_deal_yet"
@@ -72,7 +72,7 @@ def pooled_outcomes(rows: pd.DataFrame, horizon_days: int, groups: Sequence[str]
     kind = cold_start_kind(rows, horizon_days)
     cold = kind.notna()
     # a thinned table's row stands for `row_weight` customers
-    weight = rows.loc[cold, ROW_WEIGHT].astype(float) if ROW_WEIGHT in rows else 1
+    weight = row_weights(rows)[cold.to_numpy()]
     table = _keys(rows[cold], groups).assign(
         kind=kind[cold],
         rows=weight,

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from tier_ml.features.build import ROW_WEIGHT
+from tier_ml.features.build import row_weights
 from tier_ml.models.baselines import (
     ScoreMapper,
     last_period_column,
@@ -113,9 +113,11 @@ class BaselineModel(BaseEstimator):
         follows: the closest in time to when the mapping is used."""
         self.features_ = baseline_inputs(self.method, list(rows.columns), self.horizon_days)
         latest = latest_cutoff_rows(rows["as_of"]) if "as_of" in rows else np.ones(len(rows), bool)
-        weight = rows[ROW_WEIGHT].to_numpy(float)[latest] if ROW_WEIGHT in rows else None
         self.mapper_ = ScoreMapper().fit(
-            self.score(rows)[latest], np.asarray(won)[latest], np.asarray(revenue)[latest], weight
+            self.score(rows)[latest],
+            np.asarray(won)[latest],
+            np.asarray(revenue)[latest],
+            row_weights(rows)[latest],
         )
         return self
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from tier_ml.features.build import DEFAULT_CONFIG, ROW_WEIGHT
+from tier_ml.features.build import DEFAULT_CONFIG, ROW_WEIGHT, row_weights
 from tier_ml.features.deal_state import deals_at
 from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.propensity import PropensityModel
@@ -118,7 +118,7 @@ def fit_opportunity_model(
         opportunity_matrix(valid),
         valid["won_in_horizon"],
         weight,
-        valid[ROW_WEIGHT].to_numpy(float) if ROW_WEIGHT in valid else None,
+        row_weights(valid),
     )
 
 
