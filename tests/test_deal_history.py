@@ -16,7 +16,7 @@ from tests.test_features import CONFIG, frame_activities, frame_customers
 from tier_ml.contract import ContractError, RawTable, enforce_contract
 from tier_ml.features.build import build_features
 from tier_ml.features.config import FeatureParams
-from tier_ml.features.deal_state import deals_at, history_as_of
+from tier_ml.features.deal_state import deals_at
 from tier_ml.models.opportunity import open_deals_at
 from tier_ml.sources.adapters import load_source
 
@@ -150,39 +150,73 @@ def test_a_history_of_mostly_unknown_deals_stops_the_run():
 
 
 def test_a_field_takes_its_last_change_before_t_or_the_first_change_old_value():
+    def change(deal_id: str, at: int, value: str, old: str | None) -> dict:
+        return {"deal_id": deal_id, "changed_at": day(at), "field": "amount", "value": value,
+                "old_value": old}  # fmt: skip
+
     history = frame(
         [
-            {
-                "deal_id": "a",
-                "changed_at": day(10),
-                "field": "amount",
-                "value": "1.0",
-                "old_value": "0.5",
-            },
-            {
-                "deal_id": "a",
-                "changed_at": day(20),
-                "field": "amount",
-                "value": "2.0",
-                "old_value": "1.0",
-            },
-            {
-                "deal_id": "b",
-                "changed_at": day(30),
-                "field": "amount",
-                "value": "3.0",
-                "old_value": None,
-            },
+            change("a", 10, "1.0", "0.5"),
+            change("a", 20, "2.0", "1.0"),
+            change("b", 30, "3.0", None),
+            # two changes at one instant: the one listed later is the later
+            change("c", 30, "7.0", "5.0"),
+            change("c", 30, "8.0", "6.0"),
         ],
         HISTORY_TYPES,
     )
+    open_deal = {"customer_id": "A", "created_at": day(1), "closed_at": None, "status": "open"}
+    deals_ = frame(
+        [{"deal_id": d, "amount": 9.0, **open_deal} for d in ("a", "b", "c", "unchanged")],
+        DEAL_TYPES,
+    ).set_axis([10, 11, 12, 13])
 
-    def at(t: int) -> dict:
-        return history_as_of(history, day(t)).set_index("deal_id")["value"].fillna("-").to_dict()
+    def at(t: int, changes: pd.DataFrame = history) -> dict:
+        state = deals_at(deals_, day(t), changes, ())
+        assert list(state.index) == [10, 11, 12, 13]  # the export's rows, in its order
+        return state.set_index("deal_id")["amount"].fillna(-1).to_dict()
 
-    assert at(5) == {"a": "0.5", "b": "-"}
-    assert at(15) == {"a": "1.0", "b": "-"}
-    assert at(40) == {"a": "2.0", "b": "3.0"}
+    assert at(5) == {"a": 0.5, "b": -1, "c": 5.0, "unchanged": 9.0}
+    assert at(15) == {"a": 1.0, "b": -1, "c": 5.0, "unchanged": 9.0}
+    assert at(40) == {"a": 2.0, "b": 3.0, "c": 8.0, "unchanged": 9.0}
+    # without old values, a field is unknown before its first change
+    assert at(15, history.drop(columns="old_value")) == {
+        "a": 1.0, "b": -1, "c": -1, "unchanged": 9.0
+    }  # fmt: skip
+
+
+def test_an_exports_own_columns_pass_through_as_exported():
+    """Columns the contract does not map keep the export's names, which need not be SQL names
+    (a Salesforce report's "Opportunity Name") and may differ only in case."""
+    own = {"Opportunity Name": ["Big one", "Small one"], "Select": [1, 2], "name": ["x", "y"],
+           "Name": ["X", "Y"]}  # fmt: skip
+    deals_ = frame(
+        [
+            {
+                "deal_id": "won",
+                "customer_id": "A",
+                "created_at": day(1),
+                "closed_at": day(20),
+                "status": "won",
+                "amount": 5.0,
+            },
+            {
+                "deal_id": "open",
+                "customer_id": "A",
+                "created_at": day(2),
+                "closed_at": day(90),
+                "status": "lost",
+                "amount": 0.0,
+            },
+        ],
+        DEAL_TYPES,
+    ).assign(**own)
+    state = deals_at(deals_, day(30), None, ())
+    pd.testing.assert_frame_equal(state[list(own)], deals_[list(own)])
+    assert state["status"].tolist() == ["won", "open"]
+    assert state["amount"].isna().tolist() == [False, True]  # the open deal's is not trusted
+    rows = open_deals_at(deals_, day(30), 180, TRUST_NOTHING)
+    assert rows["deal_id"].tolist() == ["open"] and not rows["won_in_horizon"].any()
 
 
 def test_open_deal_fields_not_trusted_are_unknown_without_history():

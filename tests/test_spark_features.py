@@ -1,5 +1,6 @@
-"""One definition, two engines: the feature and label SQL gives the same table on Spark
-(`local[2]`) as on DuckDB, and on Spark too nothing dated on or after T changes features at T."""
+"""One definition, two engines: the feature and label SQL, deal states at T included, gives
+the same table on Spark (`local[2]`) as on DuckDB, and on Spark too nothing dated on or after
+T changes features at T."""
 
 from __future__ import annotations
 
@@ -19,11 +20,50 @@ def crm():
     return generate_crm(SyntheticSpec(n_customers=600, seed=5))
 
 
-def test_spark_and_duckdb_give_identical_features_and_labels(spark, crm):
-    on_duckdb = build_feature_table(*crm, CUTOFFS, 180, FeatureConfig())
-    on_spark = build_feature_table(*crm, CUTOFFS, 180, FeatureConfig(engine="spark"))
+def amount_history(deals: pd.DataFrame) -> pd.DataFrame:
+    """Every other deal's amount renegotiated 40 days after it opened, from a tenth of its
+    final value (the old value) and, for every fourth deal, reset by a second change at the
+    same instant; and every third deal's expected close moved to 60 days after it opened.
+    Values are text, as the contract writes them."""
+    changed = deals.iloc[::2]
+    when = changed["created_at"] + pd.Timedelta(days=40)
+    tenth = (changed["amount"] / 10).astype(str)
+    amounts = pd.DataFrame(
+        {"deal_id": changed["deal_id"], "changed_at": when, "field": "amount",
+         "value": changed["amount"].astype(str), "old_value": tenth}
+    )  # fmt: skip
+    moved = deals.iloc[::3]
+    closes = pd.DataFrame(
+        {"deal_id": moved["deal_id"], "changed_at": moved["created_at"] + pd.Timedelta(days=5),
+         "field": "expected_close_at",
+         "value": (moved["created_at"] + pd.Timedelta(days=60)).dt.strftime("%Y-%m-%dT%H:%M:%S"),
+         "old_value": None}
+    )  # fmt: skip
+    reset = amounts.iloc[::2].assign(value="1.0")
+    return pd.concat([amounts, reset, closes], ignore_index=True).astype(
+        {"changed_at": "datetime64[us]", "value": "str", "old_value": "str"}
+    )
+
+
+@pytest.mark.parametrize(
+    "with_history, old_values",
+    [(False, False), (True, True), (True, False)],
+    ids=["exported", "history", "history without old values"],
+)
+def test_spark_and_duckdb_give_identical_features_and_labels(spark, crm, with_history, old_values):
+    history = amount_history(crm[1]) if with_history else None
+    if with_history and not old_values:
+        history = history.drop(columns="old_value")
+    on_duckdb = build_feature_table(*crm, CUTOFFS, 180, FeatureConfig(), history)
+    on_spark = build_feature_table(*crm, CUTOFFS, 180, FeatureConfig(engine="spark"), history)
     assert on_duckdb["won_any"].any() and on_duckdb["open_deal_count"].gt(0).any()
     pd.testing.assert_frame_equal(on_spark, on_duckdb, check_exact=False, rtol=1e-12, atol=1e-9)
+    # the history changes what is known at T: open amounts as renegotiated, overdue deals
+    exported = build_feature_table(*crm, CUTOFFS, 180, FeatureConfig())
+    changed = on_spark[["open_deal_amount", "open_deal_overdue_count"]].ne(
+        exported[["open_deal_amount", "open_deal_overdue_count"]]
+    )
+    assert changed.any().all() == with_history
     # the outcomes counted before a thinned table is built, on either engine
     customers, deals, _ = crm
     counts = label_counts(customers, deals, CUTOFFS, 180, "spark")

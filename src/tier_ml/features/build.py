@@ -4,9 +4,10 @@ At a cutoff `as_of` T only what was known before T is used: deals created before
 status and fields they had at T (a deal won after T is open at T; see `deal_state`),
 activities before T, and customers created before T. Labels look forward: won deals closed
 in [T, T + horizon_days).
-The aggregation is SQL written once in DuckDB's dialect, run in DuckDB (one pass per table
-and cutoff) or on Spark (`features.engine`, see `features.engine`); pandas DataFrames go in
-and come out.
+The aggregation, and the deals' states at T it reads, is SQL written once in DuckDB's
+dialect, run in DuckDB (one pass per table and cutoff) or on Spark (`features.engine`, see
+`features.engine`) on tables registered once for every cutoff; pandas DataFrames go in and
+come out.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from tier_ml.features.deal_state import deals_at
-from tier_ml.features.engine import run_query
+from tier_ml.features.deal_state import deal_state_sql, deal_tables, has_history
+from tier_ml.features.engine import Query, sql_timestamp, tables_on
 from tier_ml.features.registry import FeatureConfig, feature_registry
 from tier_ml.progress import progress
 
@@ -34,17 +35,13 @@ def row_weights(rows: pd.DataFrame) -> np.ndarray:
     return rows[ROW_WEIGHT].to_numpy(float) if ROW_WEIGHT in rows else np.ones(len(rows))
 
 
-def _ts(value: pd.Timestamp) -> str:
-    return f"TIMESTAMP '{pd.Timestamp(value).isoformat(sep=' ')}'"
-
-
 def _days_before(t: str, column: str) -> str:
     """Days from `column` to T, to the microsecond: DuckDB and Spark count whole-second
     differences differently (boundaries crossed against elapsed), microseconds alike."""
     return f"date_diff('microsecond', {column}, {t}) / 86400e6"
 
 
-def _deal_sql(t: str, config: FeatureConfig) -> str:
+def _deal_sql(t: str, config: FeatureConfig, known_deals: str) -> str:
     won = "s = 'won'"
     windows = ",\n".join(
         f"count(*) FILTER (WHERE {won} AND closed_at >= {t} - INTERVAL {w} DAY) AS won_count_{w}d,"
@@ -55,7 +52,7 @@ def _deal_sql(t: str, config: FeatureConfig) -> str:
     return f"""
     d AS (
       SELECT customer_id, amount, created_at, closed_at, expected_close_at, status AS s
-      FROM deals
+      FROM ({known_deals}) AS known
     ),
     deal_f AS (
       SELECT customer_id,
@@ -181,21 +178,41 @@ def _select_sql(t: str, config: FeatureConfig, columns: list[str]) -> str:
     return ",\n      ".join(select)
 
 
-def feature_sql(as_of: pd.Timestamp, config: FeatureConfig) -> str:
-    """The query that computes every registered feature at one cutoff."""
-    t = _ts(as_of)
+# the deal columns the features read, and the won deals' columns the labels read
+FEATURE_DEAL_COLUMNS = (
+    "customer_id",
+    "amount",
+    "created_at",
+    "closed_at",
+    "expected_close_at",
+    "status",
+)
+WON_COLUMNS = ["customer_id", "closed_at", "amount"]
+
+
+def _known_customers(t: str) -> str:
+    """Customers (`c`) known at T: added before it, or with no creation date."""
+    return f"c.created_at IS NULL OR c.created_at < {t}"
+
+
+def feature_sql(as_of: pd.Timestamp, config: FeatureConfig, with_history: bool = False) -> str:
+    """The query that computes every registered feature at one cutoff, over `crm_tables`."""
+    t = sql_timestamp(as_of)
     columns = list(feature_registry(config))
     if "activity_trend" in columns and not {30, 90} <= set(config.activity_windows):
         raise ValueError("activity_trend needs activity windows of 30 and 90 days")
+    known_deals = deal_state_sql(
+        as_of, FEATURE_DEAL_COLUMNS, with_history, config.deal_fields_known_at_creation
+    )
     return f"""
-    WITH {_deal_sql(t, config)}, {_activity_sql(t, config)}
+    WITH {_deal_sql(t, config, known_deals)}, {_activity_sql(t, config)}
     SELECT c.customer_id, {t} AS as_of,
       {_select_sql(t, config, columns)}
     FROM customers c
     LEFT JOIN deal_f USING (customer_id)
     LEFT JOIN purchase_f USING (customer_id)
     LEFT JOIN act_f USING (customer_id)
-    WHERE c.created_at IS NULL OR c.created_at < {t}
+    WHERE {_known_customers(t)}
     ORDER BY c.customer_id
     """
 
@@ -231,6 +248,34 @@ def _with_attributes(customers: pd.DataFrame, config: FeatureConfig) -> pd.DataF
     )
 
 
+def _won(deals: pd.DataFrame) -> pd.DataFrame:
+    return deals.loc[deals["status"].eq("won"), WON_COLUMNS]
+
+
+def crm_tables(
+    customers: pd.DataFrame,
+    deals: pd.DataFrame,
+    activities: pd.DataFrame,
+    config: FeatureConfig,
+    deal_history: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The tables the feature and label queries read, with only the columns they read: sent to
+    the engine once for every cutoff."""
+    read = ["deal_id", *FEATURE_DEAL_COLUMNS]
+    return {
+        "customers": _with_attributes(customers, config),
+        **deal_tables(deals[[c for c in read if c in deals.columns]], deal_history),
+        "activities": activities[["customer_id", "occurred_at", "type"]],
+        "won": _won(deals),
+    }
+
+
+def _features_at(
+    query: Query, as_of: pd.Timestamp, config: FeatureConfig, with_history: bool
+) -> pd.DataFrame:
+    return _typed(query(feature_sql(pd.Timestamp(as_of), config, with_history)), config)
+
+
 def build_features(
     customers: pd.DataFrame,
     deals: pd.DataFrame,
@@ -241,23 +286,19 @@ def build_features(
 ) -> pd.DataFrame:
     """Features of every customer known at `as_of`, from what was known before `as_of`
     (deals as of `as_of`: see `deal_state`)."""
-    known = deals_at(deals, as_of, deal_history, config.deal_fields_known_at_creation)
-    tables = {
-        "customers": _with_attributes(customers, config),
-        "deals": known,
-        "activities": activities,
-    }
-    frame = run_query(config.engine, feature_sql(pd.Timestamp(as_of), config), tables)
-    return _typed(frame, config)
+    tables = crm_tables(customers, deals, activities, config, deal_history)
+    with tables_on(config.engine, tables) as query:
+        return _features_at(query, as_of, config, has_history(deal_history))
 
 
-def label_sql(horizon_days: int) -> str:
-    """`won_any` and `won_revenue` of each (customer, as_of) key."""
+def label_sql(horizon_days: int, keys: str) -> str:
+    """`won_any` and `won_revenue` of each (customer, as_of) key of the query `keys`, from the
+    won deals in `won`: won deals closed in [as_of, as_of + horizon_days)."""
     return f"""
     SELECT k.customer_id, k.as_of,
            coalesce(sum(w.amount), 0) AS won_revenue,
            count(w.amount) > 0 AS won_any
-    FROM keys k LEFT JOIN won w
+    FROM {keys} k LEFT JOIN won w
       ON w.customer_id = k.customer_id
      AND w.closed_at >= k.as_of
      AND w.closed_at < k.as_of + INTERVAL {int(horizon_days)} DAY
@@ -265,16 +306,15 @@ def label_sql(horizon_days: int) -> str:
     """
 
 
-def build_labels(
-    features: pd.DataFrame, deals: pd.DataFrame, horizon_days: int, engine: str = "duckdb"
-) -> pd.DataFrame:
-    """`won_any` and `won_revenue`: won deals closed in [as_of, as_of + horizon_days), row by
-    row as `features` (its keys in its order)."""
-    won = deals.loc[deals["status"].eq("won"), ["customer_id", "closed_at", "amount"]]
-    keys = features[list(KEY_COLUMNS)]
-    labels = run_query(engine, label_sql(horizon_days), {"won": won, "keys": keys})
-    labels["as_of"] = labels["as_of"].astype("datetime64[us]")
-    labels["customer_id"] = labels["customer_id"].astype("str")
+def _known_keys(as_of: pd.Timestamp) -> str:
+    """The keys of the customers known at `as_of`, as `feature_sql` keeps them."""
+    t = sql_timestamp(as_of)
+    return f"(SELECT c.customer_id, {t} AS as_of FROM customers c WHERE {_known_customers(t)})"
+
+
+def _in_key_order(keys: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """`labels` row by row as `keys`, typed."""
+    labels = labels.astype({"as_of": "datetime64[us]", "customer_id": "str"})
     merged = keys.merge(labels, on=list(KEY_COLUMNS), how="left", validate="one_to_one")
     return merged.astype({"won_any": "bool", "won_revenue": "float64"})
 
@@ -289,17 +329,17 @@ def label_counts(
     """Per cutoff (the index), how many customers known then (as `feature_sql` counts them)
     won in its horizon (`won`) and how many did not (`lost`): counted before the table is
     built, so that each cutoff can be thinned as it is built."""
-    won = deals.loc[deals["status"].eq("won"), ["customer_id", "closed_at", "amount"]]
-    created = customers["created_at"] if "created_at" in customers else None
-    sql = (
-        "SELECT count(*) FILTER (WHERE won_any) AS won, count(*) FILTER (WHERE NOT won_any)"
-        f" AS lost FROM ({label_sql(horizon_days)}) AS labels"
+    known = customers[["customer_id"]].assign(
+        created_at=customers["created_at"] if "created_at" in customers else pd.NaT
     )
-    counts = {}
-    for t in map(pd.Timestamp, cutoffs):
-        known = customers if created is None else customers[created.isna() | (created < t)]
-        keys = known[["customer_id"]].assign(as_of=t).astype({"as_of": "datetime64[us]"})
-        counts[t] = run_query(engine, sql, {"won": won, "keys": keys}).iloc[0]
+    counted = "count(*) FILTER (WHERE won_any) AS won, count(*) FILTER (WHERE NOT won_any) AS lost"
+    with tables_on(engine, {"customers": known, "won": _won(deals)}) as query:
+        counts = {
+            t: query(
+                f"SELECT {counted} FROM ({label_sql(horizon_days, _known_keys(t))}) AS l"
+            ).iloc[0]
+            for t in map(pd.Timestamp, cutoffs)
+        }
     return pd.DataFrame(counts).T.astype(float).rename_axis("as_of")
 
 
@@ -364,32 +404,24 @@ def build_feature_table(
     """Features and labels at each cutoff, stacked: one row per customer and cutoff, or the
     sample of them that `thin` keeps of each labelled cutoff as it is built (with its
     `row_weight`; at a million customers the whole table is ~10 GB). Without `thin`, every
-    row, each of weight 1."""
+    row, each of weight 1. The tables go to the engine once for all cutoffs."""
     keep = thin or (lambda cutoff: cutoff.assign(**{ROW_WEIGHT: 1.0}))
-    return pd.concat(
-        [
-            keep(
-                labelled_features(
-                    customers, deals, activities, t, horizon_days, config, deal_history
-                )
-            )
-            for t in progress(list(cutoffs), "features", "cutoff")
-        ],
-        ignore_index=True,
-    )
+    tables = crm_tables(customers, deals, activities, config, deal_history)
+    with tables_on(config.engine, tables) as query:
+        return pd.concat(
+            [
+                keep(_labelled_at(query, t, horizon_days, config, has_history(deal_history)))
+                for t in progress(list(cutoffs), "features", "cutoff")
+            ],
+            ignore_index=True,
+        )
 
 
-def labelled_features(
-    customers: pd.DataFrame,
-    deals: pd.DataFrame,
-    activities: pd.DataFrame,
-    as_of: pd.Timestamp,
-    horizon_days: int,
-    config: FeatureConfig = DEFAULT_CONFIG,
-    deal_history: pd.DataFrame | None = None,
+def _labelled_at(
+    query: Query, as_of: pd.Timestamp, horizon_days: int, config: FeatureConfig, history: bool
 ) -> pd.DataFrame:
-    """One cutoff's features with its labels added as columns (`build_labels` keeps the
-    features' row order)."""
-    features = build_features(customers, deals, activities, as_of, config, deal_history)
-    labels = build_labels(features, deals, horizon_days, config.engine)
+    """One cutoff's features with its labels added as columns, in the features' row order."""
+    features = _features_at(query, as_of, config, history)
+    keys = features[list(KEY_COLUMNS)]
+    labels = _in_key_order(keys, query(label_sql(horizon_days, _known_keys(as_of))))
     return features.assign(**{c: labels[c].to_numpy() for c in LABEL_COLUMNS})

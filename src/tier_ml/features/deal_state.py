@@ -2,74 +2,130 @@
 
 An export holds each deal's final values: the amount agreed at the close (0 on a lost deal
 in some CRMs), the stage it ended in, the owner who closed it. Read at an earlier T they
-tell the outcome. `deals_at` gives every deal created before T with its status at T and its
-changing fields as of T, so customer features and opportunity rows see the same deals:
+tell the outcome. `deal_state_sql` gives every deal created before T with its status at T and
+its changing fields as of T, so customer features and opportunity rows see the same deals:
 
 - with a deal history (`deal_id, changed_at, field, value[, old_value]`), each field takes
   the value of its last change before T; before its first change, that change's old value
   (unknown when not given). The history is taken as complete: a field with no change on a
-  deal kept its exported value since the deal was created;
+  deal kept its exported value since the deal was created. Of two changes at one instant,
+  the one listed later is the later;
 - without one, a deal closed before T keeps its exported values, and a deal open at T keeps
   only the fields trusted as known at creation (`deal_fields_known_at_creation`); the others
   are unknown (missing).
+
+It is SQL in DuckDB's dialect, written once: the feature query reads deals through it on
+either engine (`features.engine`), and `deals_at` runs it on DuckDB for pandas callers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pandas as pd
 
 from tier_ml.contract import DEAL_HISTORY_FIELDS
+from tier_ml.features.engine import run_query, sql_timestamp
 
-_TYPES = {"amount": "float64", "expected_close_at": "datetime64[us]"}
+# a change's place in the history (ties at one instant), and a deal's in the export
+HISTORY_ROW = "history_row"
+DEAL_ROW = "deal_row"
+# what a deal's state at T consists of, and the types of its columns
+STATE_COLUMNS = ("status", "closed_at", *DEAL_HISTORY_FIELDS)
+_SQL_TYPES = {"amount": "DOUBLE", "expected_close_at": "TIMESTAMP"}
+_PANDAS_TYPES = {
+    "amount": "float64",
+    "closed_at": "datetime64[us]",
+    "expected_close_at": "datetime64[us]",
+}
 
 
-def _typed(field: str, values: pd.Series) -> pd.Series:
-    """History values are canonical text (see the contract); back to the deal column's type."""
-    kind = _TYPES.get(field, "str")
-    if kind == "float64":
-        return pd.to_numeric(values, errors="coerce").astype(kind)
-    if kind == "datetime64[us]":
-        return pd.to_datetime(values, errors="coerce").astype(kind)
-    return values.astype("str").where(values.notna())
+def has_history(history: pd.DataFrame | None) -> bool:
+    """A deal history is given: an empty table counts as none."""
+    return history is not None and not history.empty
 
 
-def history_as_of(history: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """One row per deal and changed field: its value at `as_of` (missing when unknown)."""
-    ordered = history.sort_values("changed_at", kind="stable")
-    before = ordered[ordered["changed_at"] < as_of]
-    last = before.drop_duplicates(["deal_id", "field"], keep="last")
-    first_later = ordered[ordered["changed_at"] >= as_of].drop_duplicates(
-        ["deal_id", "field"], keep="first"
+def deal_tables(deals: pd.DataFrame, history: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """The tables `deal_state_sql` reads: `deals`, with an empty expected close date where the
+    export has none, and `deal_history` (when given) with its rows numbered and an old value
+    column, empty where the export has none."""
+    if "expected_close_at" not in deals.columns:
+        no_date = pd.Series(pd.NaT, index=deals.index, dtype="datetime64[us]")
+        deals = deals.assign(expected_close_at=no_date)
+    if not has_history(history):
+        return {"deals": deals}
+    if "old_value" not in history.columns:
+        history = history.assign(old_value=pd.Series(None, index=history.index, dtype="str"))
+    numbered = history[["deal_id", "changed_at", "field", "value", "old_value"]].assign(
+        **{HISTORY_ROW: np.arange(len(history))}
     )
-    old = first_later["old_value"] if "old_value" in first_later else None
-    known = pd.concat([last, first_later.assign(value=old)], ignore_index=True)
-    return known.drop_duplicates(["deal_id", "field"], keep="first")[["deal_id", "field", "value"]]
+    return {"deals": deals, "deal_history": numbered}
 
 
-def _with_history(state: pd.DataFrame, history: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Changed fields take their value at T; unchanged ones keep the export's (history is
-    taken as complete)."""
-    values = history_as_of(history[history["deal_id"].isin(state["deal_id"])], as_of)
-    out = state.copy()
-    for field, changes in values.groupby("field"):
-        if field not in out.columns:
-            continue
-        at_t = changes.set_index("deal_id")["value"]
-        changed = out["deal_id"].isin(at_t.index)
-        out.loc[changed, field] = _typed(str(field), out.loc[changed, "deal_id"].map(at_t))
-    return out
+def _fields_at_sql(t: str, fields: Sequence[str]) -> str:
+    """Per deal with a change: for each field, whether it changed (ever) and its value at T,
+    from the change nearest before T, or else the old value of the first change after it."""
+    before = f"changed_at < {t}"
+    columns = ",\n        ".join(
+        f"count(*) FILTER (WHERE field = '{f}') > 0 AS {f}_changed,"
+        f" max(value) FILTER (WHERE field = '{f}') AS {f}"
+        for f in fields
+    )
+    return f"""(
+      SELECT deal_id,
+        {columns}
+      FROM (
+        SELECT deal_id, field,
+          CASE WHEN {before} THEN value ELSE old_value END AS value,
+          row_number() OVER (
+            PARTITION BY deal_id, field
+            ORDER BY CASE WHEN {before} THEN changed_at END DESC NULLS LAST, changed_at,
+              CASE WHEN {before} THEN -{HISTORY_ROW} ELSE {HISTORY_ROW} END
+          ) AS nearest
+        FROM deal_history
+      ) AS changes
+      WHERE nearest = 1
+      GROUP BY deal_id
+    )"""
 
 
-def _trusted_only(
-    state: pd.DataFrame, is_open: pd.Series, known_at_creation: tuple[str, ...]
-) -> pd.DataFrame:
-    """Without history, an open deal's exported field may already hold its outcome: keep only
-    the fields declared known at creation."""
-    out = state.copy()
-    for field in DEAL_HISTORY_FIELDS:
-        if field in out.columns and field not in known_at_creation:
-            out[field] = out[field].where(~is_open)
-    return out
+def deal_state_sql(
+    as_of: pd.Timestamp,
+    columns: Sequence[str],
+    with_history: bool,
+    known_at_creation: tuple[str, ...] = (),
+) -> str:
+    """A query of `columns` of every deal created before `as_of`, as known then, over the
+    tables of `deal_tables`: status and `closed_at` at T (open deals have none), and each
+    changing field as of T."""
+    t = sql_timestamp(as_of)
+    closed = f"(d.status <> 'open' AND d.closed_at < {t})"
+    fields = [c for c in columns if c in DEAL_HISTORY_FIELDS]
+
+    def at_t(column: str) -> str:
+        if column == "status":
+            return f"CASE WHEN {closed} THEN d.status ELSE 'open' END"
+        if column == "closed_at":
+            return f"CASE WHEN {closed} THEN d.closed_at END"
+        if column in fields and with_history:
+            kind = _SQL_TYPES.get(column)
+            value = f"TRY_CAST(h.{column} AS {kind})" if kind else f"h.{column}"
+            return f"CASE WHEN h.{column}_changed THEN {value} ELSE d.{column} END"
+        if column in fields and column not in known_at_creation:
+            return f"CASE WHEN {closed} THEN d.{column} END"
+        return f"d.{column}"
+
+    select = ",\n      ".join(f"{at_t(c)} AS {c}" for c in columns)
+    history = (
+        f"LEFT JOIN {_fields_at_sql(t, fields)} AS h ON h.deal_id = d.deal_id"
+        if with_history and fields
+        else ""
+    )
+    return f"""
+    SELECT {select}
+    FROM deals d {history}
+    WHERE d.created_at < {t}"""
 
 
 def deals_at(
@@ -77,21 +133,21 @@ def deals_at(
     as_of: pd.Timestamp,
     history: pd.DataFrame | None = None,
     known_at_creation: tuple[str, ...] = (),
+    open_only: bool = False,
 ) -> pd.DataFrame:
-    """Deals created before `as_of` as known then: status and `closed_at` at T (open deals
-    have none), and each changing field as of T. The input's index is kept."""
-    t = pd.Timestamp(as_of)
-    state = deals.loc[deals["created_at"] < t].copy()
-    closed = state["status"].ne("open") & (state["closed_at"] < t)
-    state["status"] = state["status"].where(closed, "open")
-    state["closed_at"] = state["closed_at"].where(closed)
-    if "expected_close_at" not in state.columns:
-        state["expected_close_at"] = pd.Series(pd.NaT, index=state.index, dtype="datetime64[us]")
-    if has_history(history):
-        return _with_history(state, history, t)
-    return _trusted_only(state, ~closed, known_at_creation)
-
-
-def has_history(history: pd.DataFrame | None) -> bool:
-    """A deal history is given: an empty table counts as none."""
-    return history is not None and not history.empty
+    """`deal_state_sql` on DuckDB for pandas callers: the deals created before `as_of` as
+    known then (`open_only`: those open then), in the input's order, with its index and its
+    other columns as exported (only the columns the state reads go to DuckDB: an export's own
+    column names need not be SQL names)."""
+    read = [c for c in ("deal_id", "created_at", *STATE_COLUMNS) if c in deals.columns]
+    sent = deals[read].assign(**{DEAL_ROW: np.arange(len(deals))})
+    tables = deal_tables(sent, history)
+    changing = [c for c in STATE_COLUMNS if c in tables["deals"].columns]
+    sql = deal_state_sql(as_of, [DEAL_ROW, *changing], has_history(history), known_at_creation)
+    if open_only:
+        sql = f"SELECT * FROM ({sql}) AS known WHERE status = 'open'"
+    state = run_query("duckdb", sql, tables).sort_values(DEAL_ROW, kind="stable")
+    kept = deals.iloc[state[DEAL_ROW].to_numpy()]
+    return kept.assign(**{c: state[c].to_numpy() for c in changing}).astype(
+        {c: _PANDAS_TYPES.get(c, "str") for c in changing}
+    )

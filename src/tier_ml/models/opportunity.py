@@ -48,8 +48,7 @@ def open_deals_at(
     """Deals open at `as_of`, their features at `as_of`, and whether each was won in the horizon.
     Overdue is counted as the customer feature `open_deal_overdue_count` counts it."""
     t = pd.Timestamp(as_of)
-    known = deals_at(deals, t, deal_history, config.deal_fields_known_at_creation)
-    rows = known.loc[known["status"].eq("open")]
+    rows = deals_at(deals, t, deal_history, config.deal_fields_known_at_creation, open_only=True)
     outcome = deals.loc[rows.index]
     end = t + pd.Timedelta(days=horizon_days)
     won = outcome["status"].eq("won") & (outcome["closed_at"] < end)
