@@ -13,6 +13,8 @@ to Spark once, cached, not once per cutoff and query.
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
@@ -23,6 +25,7 @@ import sqlglot
 
 from tier_ml.threads import machine_threads
 
+logger = logging.getLogger(__name__)
 ENGINES = ("duckdb", "spark")
 Query = Callable[[str], pd.DataFrame]
 
@@ -40,9 +43,19 @@ def spark_dialect(sql: str) -> str:
 @lru_cache(maxsize=1)
 def spark_session():
     """The active or configured Spark session, with UTC timestamps (the contract's dates are
-    naive UTC) and Arrow transfers."""
+    naive UTC) and Arrow transfers. PySpark warns at every transfer (twice per cutoff) that it
+    does not fully support pandas 3: the run log says it once."""
+    import pyspark
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
+
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    logger.warning(
+        "PySpark %s does not fully support pandas %s; tier_ml's test holds Spark's features"
+        " equal to DuckDB's on this pair",
+        pyspark.__version__,
+        pd.__version__,
+    )
 
     builder = SparkSession.builder.appName("tier_ml features")
     if not SparkConf().contains("spark.master"):
