@@ -259,14 +259,13 @@ def crm_tables(
     config: FeatureConfig,
     deal_history: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The tables the feature and label queries read, with only the columns they read: sent to
-    the engine once for every cutoff."""
+    """The tables the feature query reads, with only the columns it reads: sent to the engine
+    once for every cutoff."""
     read = ["deal_id", *FEATURE_DEAL_COLUMNS]
     return {
         "customers": _with_attributes(customers, config),
         **deal_tables(deals[[c for c in read if c in deals.columns]], deal_history),
         "activities": activities[["customer_id", "occurred_at", "type"]],
-        "won": _won(deals),
     }
 
 
@@ -406,7 +405,7 @@ def build_feature_table(
     `row_weight`; at a million customers the whole table is ~10 GB). Without `thin`, every
     row, each of weight 1. The tables go to the engine once for all cutoffs."""
     keep = thin or (lambda cutoff: cutoff.assign(**{ROW_WEIGHT: 1.0}))
-    tables = crm_tables(customers, deals, activities, config, deal_history)
+    tables = {**crm_tables(customers, deals, activities, config, deal_history), "won": _won(deals)}
     with tables_on(config.engine, tables) as query:
         return pd.concat(
             [

@@ -14,6 +14,7 @@ to Spark once, cached, not once per cutoff and query.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -40,23 +41,27 @@ def spark_dialect(sql: str) -> str:
     return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
 
 
+def _say_pandas_support_once() -> None:
+    """PySpark warns at every transfer (twice per cutoff) when it does not fully support the
+    installed pandas: the run log says it once, in PySpark's words."""
+    from pyspark.sql.pandas.utils import require_minimum_pandas_version
+
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        require_minimum_pandas_version()
+    for warning in said:
+        logger.warning("PySpark (said once for the run): %s", warning.message)
+        warnings.filterwarnings("ignore", message=re.escape(str(warning.message)))
+
+
 @lru_cache(maxsize=1)
 def spark_session():
     """The active or configured Spark session, with UTC timestamps (the contract's dates are
-    naive UTC) and Arrow transfers. PySpark warns at every transfer (twice per cutoff) that it
-    does not fully support pandas 3: the run log says it once."""
-    import pyspark
+    naive UTC) and Arrow transfers."""
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
 
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
-    logger.warning(
-        "PySpark %s does not fully support pandas %s; tier_ml's test holds Spark's features"
-        " equal to DuckDB's on this pair",
-        pyspark.__version__,
-        pd.__version__,
-    )
-
+    _say_pandas_support_once()
     builder = SparkSession.builder.appName("tier_ml features")
     if not SparkConf().contains("spark.master"):
         builder = builder.master("local[*]")
