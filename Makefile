@@ -62,6 +62,7 @@ bench: install
 # features and scoring on Spark local[2] (the spark extra), apart from `make bench`
 bench-spark: install-spark
 	$(RUN) python benchmarks/features.py --engine spark --sizes 100000 200000 1000000 --repeats 1
+	$(RUN) python benchmarks/features.py --engine spark --read spark --sizes 1000000 10000000 --repeats 1
 	$(RUN) python benchmarks/score.py --spark-master "local[2]" --driver-memory 10g
 
 viz: install

@@ -47,15 +47,35 @@ def shipped_train(horizon_days: int, max_rows: int | None = None) -> TrainParams
     return replace(params, sampling=replace(params.sampling, max_rows=max_rows or None))
 
 
+SHARD_CUSTOMERS = 1_000_000
+TABLES = ("customers", "deals", "activities")
+
+
 def synthetic_on_disk(n_customers: int) -> Path:
-    """Generate (once) and store a synthetic CRM of `n_customers` as Parquet; return its folder."""
+    """Generate (once) and store a synthetic CRM of `n_customers` as Parquet; return its folder.
+    Above a million customers it is generated a million at a time (shard k: seed 7 + k, its
+    ids prefixed `k-`), each table a folder of Parquet files named like the single file, which
+    pandas and Spark read alike: 10 M customers' tables (~40 GB in pandas) never sit in
+    memory at once."""
     folder = CACHE / f"synthetic_{n_customers}"
-    if not (folder / "activities.parquet").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        customers, deals, activities = generate_crm(SyntheticSpec(n_customers=n_customers))
-        customers.to_parquet(folder / "customers.parquet")
-        deals.to_parquet(folder / "deals.parquet")
-        activities.to_parquet(folder / "activities.parquet")
+    if (folder / "activities.parquet").exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    if n_customers <= SHARD_CUSTOMERS:
+        for name, table in zip(
+            TABLES, generate_crm(SyntheticSpec(n_customers=n_customers)), strict=True
+        ):
+            table.to_parquet(folder / f"{name}.parquet")
+        return folder
+    shards = -(-n_customers // SHARD_CUSTOMERS)
+    for k in range(shards):
+        size = min(SHARD_CUSTOMERS, n_customers - k * SHARD_CUSTOMERS)
+        crm = generate_crm(SyntheticSpec(n_customers=size, seed=7 + k))
+        for name, table in zip(TABLES, crm, strict=True):
+            ids = [c for c in ("customer_id", "deal_id") if c in table.columns]
+            shard = table.assign(**{c: f"{k}-" + table[c] for c in ids})
+            (folder / f"{name}.parquet").mkdir(exist_ok=True)
+            shard.to_parquet(folder / f"{name}.parquet" / f"part-{k:03d}.parquet")
     return folder
 
 
@@ -103,9 +123,16 @@ def synthetic_model_input(
 
 
 def load_crm(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    return tuple(
-        pd.read_parquet(folder / f"{t}.parquet") for t in ("customers", "deals", "activities")
-    )
+    return tuple(pd.read_parquet(folder / f"{t}.parquet") for t in TABLES)
+
+
+def spark_crm(folder: Path) -> tuple:
+    """The synthetic CRM as Spark reads a cluster's tables: from its files, by Spark, never
+    through the driver's memory."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    return tuple(spark.read.parquet(str(folder / f"{t}.parquet")) for t in TABLES)
 
 
 def peak_rss_mb() -> float:
@@ -129,6 +156,7 @@ def start_spark(master: str, driver_memory: str) -> dict:
     spark = (
         SparkSession.builder.master(master)
         .config("spark.driver.memory", driver_memory)
+        .config("spark.driver.maxResultSize", "0")  # the features come back to the driver
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()

@@ -3,9 +3,13 @@
 Each size runs in a fresh process so that its peak memory is its own. Prints JSON lines.
 `--engine spark` runs the same SQL on a Spark session (`--master`, default local[2]; the
 spark extra: `make install-spark`) and also reports the JVM's peak resident memory and the
-session's start-up apart from the build.
+session's start-up apart from the build. `--read spark` (with it) has Spark read the tables'
+Parquet files itself, as a cluster job reads its own tables, rather than the driver loading
+them into pandas: the way to 10 M customers (`--sizes 10000000`, generated a million at a
+time) on a machine whose memory could not hold them.
 Usage: python benchmarks/features.py [--sizes 100000 1000000] [--repeats 3]
-       [--engine duckdb|spark] [--master local[2]] [--driver-memory 8g]
+       [--engine duckdb|spark] [--read pandas|spark] [--master local[2]]
+       [--driver-memory 8g]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from benchmarks.common import (  # noqa: E402
     emit,
     load_crm,
     peak_rss_mb,
+    spark_crm,
     spark_peak_rss_mb,
     start_spark,
     synthetic_on_disk,
@@ -35,11 +40,13 @@ from tier_ml.features.build import DEFAULT_CONFIG, build_features  # noqa: E402
 AS_OF = pd.Timestamp("2025-07-01")
 
 
-def measure(n_customers: int, repeats: int, engine: str, master: str, driver_memory: str) -> None:
+def measure(
+    n_customers: int, repeats: int, engine: str, read: str, master: str, driver_memory: str
+) -> None:
     folder = synthetic_on_disk(n_customers)
-    customers, deals, activities = load_crm(folder)
-    rss_loaded = peak_rss_mb()
     spark = start_spark(master, driver_memory) if engine == "spark" else {}
+    customers, deals, activities = (spark_crm if read == "spark" else load_crm)(folder)
+    rss_loaded = peak_rss_mb()
     config = replace(DEFAULT_CONFIG, engine=engine)
     times = []
     for _ in range(repeats):
@@ -51,10 +58,11 @@ def measure(n_customers: int, repeats: int, engine: str, master: str, driver_mem
     emit(
         benchmark="features",
         method=engine,
+        read=read,
         **spark,
         customers=n_customers,
-        deals=len(deals),
-        activities=len(activities),
+        deals=deals.count() if read == "spark" else len(deals),
+        activities=activities.count() if read == "spark" else len(activities),
         feature_rows=len(features),
         feature_columns=features.shape[1] - 2,
         repeats=repeats,
@@ -72,18 +80,21 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
+    parser.add_argument("--read", choices=["pandas", "spark"], default="pandas")
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="8g")
     parser.add_argument("--child", type=int)
     args = parser.parse_args()
+    if args.read == "spark" and args.engine != "spark":
+        parser.error("--read spark needs --engine spark")
     if args.child:
-        measure(args.child, args.repeats, args.engine, args.master, args.driver_memory)
+        measure(args.child, args.repeats, args.engine, args.read, args.master, args.driver_memory)
         return
     for size in args.sizes:
         subprocess.run(
             [
                 *(sys.executable, __file__, "--child", str(size)),
-                *("--repeats", str(args.repeats), "--engine", args.engine),
+                *("--repeats", str(args.repeats), "--engine", args.engine, "--read", args.read),
                 *("--master", args.master, "--driver-memory", args.driver_memory),
             ],
             check=True,

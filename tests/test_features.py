@@ -16,6 +16,7 @@ from tier_ml.features.build import (
     label_counts,
     training_cutoffs,
 )
+from tier_ml.features.engine import collected
 from tier_ml.features.registry import FeatureConfig, feature_registry
 from tier_ml.sources.synthetic import SyntheticSpec, generate_crm
 
@@ -382,3 +383,29 @@ def test_purchase_rhythm_known_answer():
     assert (a["active_months_365d"], a["first_purchase_age_days"]) == (3, 121)
     assert b["spend_trend"] == -1.0 and np.isnan(b["purchase_gap_mean_days"])
     assert b["purchases_decayed"] == pytest.approx(np.exp(-np.log(2) * 121 / 90))
+
+
+class _TooLargeToCollect:
+    """A Spark result the driver may not collect, as Spark refuses it."""
+
+    def toPandas(self) -> pd.DataFrame:  # noqa: N802 (Spark's name)
+        raise RuntimeError(
+            "Job aborted due to stage failure: Total size of serialized results of 5 tasks "
+            "(1167.6 MiB) is bigger than spark.driver.maxResultSize (1024.0 MiB)"
+        )
+
+
+def test_a_result_too_large_for_the_spark_driver_is_refused_with_what_to_set():
+    with pytest.raises(RuntimeError, match="spark-submit --conf spark.driver.maxResultSize") as e:
+        collected(_TooLargeToCollect())
+    assert "1167.6 MiB" in str(e.value.__cause__)
+
+
+def test_a_table_without_a_column_the_query_reads_is_refused_by_name():
+    customers, deals, activities = generate_crm(SyntheticSpec(n_customers=50, seed=1))
+    t = pd.Timestamp("2025-06-30")
+    with pytest.raises(ValueError, match="The deals table has no status column") as e:
+        build_features(customers, deals.drop(columns="status"), activities, t)
+    assert "it has deal_id, customer_id, created_at" in str(e.value)
+    with pytest.raises(ValueError, match="The activities table has no type column"):
+        build_features(customers, deals, activities.drop(columns="type"), t)

@@ -86,3 +86,25 @@ def test_on_spark_records_dated_on_or_after_t_never_change_features_at_t(spark, 
     pd.testing.assert_frame_equal(
         build_features(customers, deals, activities, t, config), known_then
     )
+
+
+def test_a_clusters_own_spark_tables_give_the_same_table_as_pandas_ones(spark, crm):
+    """Spark DataFrames (a cluster's tables, read where they lie) go to the feature SQL as
+    they are: the deal history's order numbered on Spark, the columns an export lacks made
+    empty by the same SQL views as for pandas tables."""
+    customers, deals, activities = crm
+    customers = customers.drop(columns=["industry", "employees"])
+    history = amount_history(deals).drop(columns="old_value")
+    on_duckdb = build_feature_table(
+        customers, deals, activities, CUTOFFS, 180, FeatureConfig(), history
+    )
+    given = [spark.createDataFrame(t) for t in (customers, deals, activities, history)]
+    on_spark = build_feature_table(
+        *given[:3], CUTOFFS, 180, FeatureConfig(engine="spark"), given[3]
+    )
+    assert on_duckdb[["industry", "employees"]].isna().all().all()
+    pd.testing.assert_frame_equal(on_spark, on_duckdb, check_exact=False, rtol=1e-12, atol=1e-9)
+    with pytest.raises(
+        TypeError, match="'customers_given' is a pyspark.*: features.engine duckdb reads"
+    ):
+        build_features(*given[:3], CUTOFFS[0], FeatureConfig())

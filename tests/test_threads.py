@@ -9,7 +9,7 @@ import numba
 import pytest
 
 from tier_ml import treeshap
-from tier_ml.features.engine import run_query
+from tier_ml.features.engine import EngineTables, run_query
 from tier_ml.models.propensity import lgbm_settings
 from tier_ml.threads import machine_threads
 
@@ -34,7 +34,8 @@ def test_without_a_usable_setting_the_threads_are_the_cores_the_process_may_use(
 def test_lightgbm_duckdb_and_treeshap_use_the_machines_threads(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert lgbm_settings(None, seed=0)["n_jobs"] == 1
-    assert run_query("duckdb", "select current_setting('threads') as t", {})["t"].item() == 1
+    threads = run_query("duckdb", "select current_setting('threads') as t", EngineTables())
+    assert threads["t"].item() == 1
     with treeshap._threads(None):
         assert numba.get_num_threads() == 1
 

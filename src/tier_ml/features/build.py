@@ -6,8 +6,8 @@ activities before T, and customers created before T. Labels look forward: won de
 in [T, T + horizon_days).
 The aggregation, and the deals' states at T it reads, is SQL written once in DuckDB's
 dialect, run in DuckDB (one pass per table and cutoff) or on Spark (`features.engine`, see
-`features.engine`) on tables registered once for every cutoff; pandas DataFrames go in and
-come out.
+`features.engine`) on tables registered once for every cutoff. pandas DataFrames go in (on
+Spark, Spark DataFrames too: a cluster's own tables, never collected) and come out.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from tier_ml.features.deal_state import deal_state_sql, deal_tables, has_history
-from tier_ml.features.engine import Query, sql_timestamp, tables_on
+from tier_ml.features.engine import EngineTables, Frame, Query, sql_timestamp, table_view, tables_on
 from tier_ml.features.registry import FeatureConfig, feature_registry
 from tier_ml.progress import progress
 
@@ -178,7 +178,7 @@ def _select_sql(t: str, config: FeatureConfig, columns: list[str]) -> str:
     return ",\n      ".join(select)
 
 
-# the deal columns the features read, and the won deals' columns the labels read
+# the deal columns the features read, and those the labels read (of the won deals)
 FEATURE_DEAL_COLUMNS = (
     "customer_id",
     "amount",
@@ -187,7 +187,7 @@ FEATURE_DEAL_COLUMNS = (
     "expected_close_at",
     "status",
 )
-WON_COLUMNS = ["customer_id", "closed_at", "amount"]
+WON_DEAL_COLUMNS = ["customer_id", "closed_at", "amount", "status"]
 
 
 def _known_customers(t: str) -> str:
@@ -218,55 +218,48 @@ def feature_sql(as_of: pd.Timestamp, config: FeatureConfig, with_history: bool =
 
 
 def _typed(frame: pd.DataFrame, config: FeatureConfig) -> pd.DataFrame:
-    """Stable dtypes whatever the engine returns: floats for numbers, str for categories."""
+    """Stable dtypes whatever the engine returns: floats for numbers, str for categories (a
+    column already of its dtype is not copied: 10 M customers' features are ~5 GB)."""
     categorical = set(config.categorical_attributes) | {"customer_id"}
-    out = frame.copy()
-    for column in out.columns:
-        if column in categorical:
-            out[column] = out[column].astype("str")
-        elif column == "as_of":
-            out[column] = out[column].astype("datetime64[us]")
-        else:
-            out[column] = out[column].astype("float64")
-    return out
-
-
-def _with_attributes(customers: pd.DataFrame, config: FeatureConfig) -> pd.DataFrame:
-    wanted = [
-        "customer_id",
-        "created_at",
-        *config.categorical_attributes,
-        *config.numeric_attributes,
-    ]
-    missing = [c for c in wanted if c not in customers.columns]
-    return customers.assign(**{c: None for c in missing})[wanted].assign(
-        **{
-            c: customers[c].astype("float64")
-            for c in config.numeric_attributes
-            if c in customers.columns
+    return frame.astype(
+        {
+            c: "str" if c in categorical else "datetime64[us]" if c == "as_of" else "float64"
+            for c in frame.columns
         }
     )
 
 
-def _won(deals: pd.DataFrame) -> pd.DataFrame:
-    return deals.loc[deals["status"].eq("won"), WON_COLUMNS]
+def customer_table(customers: Frame, config: FeatureConfig) -> EngineTables:
+    """`customers` as the queries read them: attributes the export lacks are empty, numeric
+    ones are numbers."""
+    types = {
+        "created_at": "TIMESTAMP",
+        **{c: "VARCHAR" for c in config.categorical_attributes},
+        **{c: "DOUBLE" for c in config.numeric_attributes},
+    }
+    return table_view("customers", customers, ["customer_id", *types], types)
+
+
+# the won deals the labels read: their final status, whatever the deal was at a cutoff
+WON_VIEW = EngineTables(
+    views={"won": "SELECT customer_id, closed_at, amount FROM deals WHERE status = 'won'"}
+)
 
 
 def crm_tables(
-    customers: pd.DataFrame,
-    deals: pd.DataFrame,
-    activities: pd.DataFrame,
+    customers: Frame,
+    deals: Frame,
+    activities: Frame,
     config: FeatureConfig,
-    deal_history: pd.DataFrame | None = None,
-) -> dict[str, pd.DataFrame]:
+    deal_history: Frame | None = None,
+) -> EngineTables:
     """The tables the feature query reads, with only the columns it reads: sent to the engine
-    once for every cutoff."""
-    read = ["deal_id", *FEATURE_DEAL_COLUMNS]
-    return {
-        "customers": _with_attributes(customers, config),
-        **deal_tables(deals[[c for c in read if c in deals.columns]], deal_history),
-        "activities": activities[["customer_id", "occurred_at", "type"]],
-    }
+    once for every cutoff. pandas DataFrames, or on Spark also Spark DataFrames."""
+    return (
+        customer_table(customers, config)
+        | deal_tables(deals, deal_history, ["deal_id", *FEATURE_DEAL_COLUMNS])
+        | table_view("activities", activities, ["customer_id", "occurred_at", "type"])
+    )
 
 
 def _features_at(
@@ -276,12 +269,12 @@ def _features_at(
 
 
 def build_features(
-    customers: pd.DataFrame,
-    deals: pd.DataFrame,
-    activities: pd.DataFrame,
+    customers: Frame,
+    deals: Frame,
+    activities: Frame,
     as_of: pd.Timestamp,
     config: FeatureConfig = DEFAULT_CONFIG,
-    deal_history: pd.DataFrame | None = None,
+    deal_history: Frame | None = None,
 ) -> pd.DataFrame:
     """Features of every customer known at `as_of`, from what was known before `as_of`
     (deals as of `as_of`: see `deal_state`)."""
@@ -319,8 +312,8 @@ def _in_key_order(keys: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
 
 
 def label_counts(
-    customers: pd.DataFrame,
-    deals: pd.DataFrame,
+    customers: Frame,
+    deals: Frame,
     cutoffs: Iterable[pd.Timestamp],
     horizon_days: int,
     engine: str = "duckdb",
@@ -328,11 +321,12 @@ def label_counts(
     """Per cutoff (the index), how many customers known then (as `feature_sql` counts them)
     won in its horizon (`won`) and how many did not (`lost`): counted before the table is
     built, so that each cutoff can be thinned as it is built."""
-    known = customers[["customer_id"]].assign(
-        created_at=customers["created_at"] if "created_at" in customers else pd.NaT
-    )
     counted = "count(*) FILTER (WHERE won_any) AS won, count(*) FILTER (WHERE NOT won_any) AS lost"
-    with tables_on(engine, {"customers": known, "won": _won(deals)}) as query:
+    known = table_view(
+        "customers", customers, ["customer_id", "created_at"], {"created_at": "TIMESTAMP"}
+    )
+    tables = known | table_view("deals", deals, WON_DEAL_COLUMNS) | WON_VIEW
+    with tables_on(engine, tables) as query:
         counts = {
             t: query(
                 f"SELECT {counted} FROM ({label_sql(horizon_days, _known_keys(t))}) AS l"
@@ -391,13 +385,13 @@ def auto_cutoffs(
 
 
 def build_feature_table(
-    customers: pd.DataFrame,
-    deals: pd.DataFrame,
-    activities: pd.DataFrame,
+    customers: Frame,
+    deals: Frame,
+    activities: Frame,
     cutoffs: Iterable[pd.Timestamp],
     horizon_days: int,
     config: FeatureConfig = DEFAULT_CONFIG,
-    deal_history: pd.DataFrame | None = None,
+    deal_history: Frame | None = None,
     thin: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Features and labels at each cutoff, stacked: one row per customer and cutoff, or the
@@ -405,7 +399,7 @@ def build_feature_table(
     `row_weight`; at a million customers the whole table is ~10 GB). Without `thin`, every
     row, each of weight 1. The tables go to the engine once for all cutoffs."""
     keep = thin or (lambda cutoff: cutoff.assign(**{ROW_WEIGHT: 1.0}))
-    tables = {**crm_tables(customers, deals, activities, config, deal_history), "won": _won(deals)}
+    tables = crm_tables(customers, deals, activities, config, deal_history) | WON_VIEW
     with tables_on(config.engine, tables) as query:
         return pd.concat(
             [

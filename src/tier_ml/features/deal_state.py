@@ -26,7 +26,15 @@ import numpy as np
 import pandas as pd
 
 from tier_ml.contract import DEAL_HISTORY_FIELDS
-from tier_ml.features.engine import run_query, sql_timestamp
+from tier_ml.features.engine import (
+    EngineTables,
+    Frame,
+    is_empty,
+    run_query,
+    sql_timestamp,
+    table_view,
+    with_row_numbers,
+)
 
 # a change's place in the history (ties at one instant), and a deal's in the export
 HISTORY_ROW = "history_row"
@@ -41,26 +49,23 @@ _PANDAS_TYPES = {
 }
 
 
-def has_history(history: pd.DataFrame | None) -> bool:
+def has_history(history: Frame | None) -> bool:
     """A deal history is given: an empty table counts as none."""
-    return history is not None and not history.empty
+    return not is_empty(history)
 
 
-def deal_tables(deals: pd.DataFrame, history: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
-    """The tables `deal_state_sql` reads: `deals`, with an empty expected close date where the
-    export has none, and `deal_history` (when given) with its rows numbered and an old value
-    column, empty where the export has none."""
-    if "expected_close_at" not in deals.columns:
-        no_date = pd.Series(pd.NaT, index=deals.index, dtype="datetime64[us]")
-        deals = deals.assign(expected_close_at=no_date)
+HISTORY_COLUMNS = ("deal_id", "changed_at", "field", "value", "old_value", HISTORY_ROW)
+
+
+def deal_tables(deals: Frame, history: Frame | None, columns: Sequence[str]) -> EngineTables:
+    """The tables `deal_state_sql` reads: `deals` with `columns` (an empty expected close date
+    where the export has none), and `deal_history` (when given) with its rows numbered in the
+    export's order and an old value column, empty where the export has none."""
+    tables = table_view("deals", deals, columns, {"expected_close_at": "TIMESTAMP"})
     if not has_history(history):
-        return {"deals": deals}
-    if "old_value" not in history.columns:
-        history = history.assign(old_value=pd.Series(None, index=history.index, dtype="str"))
-    numbered = history[["deal_id", "changed_at", "field", "value", "old_value"]].assign(
-        **{HISTORY_ROW: np.arange(len(history))}
-    )
-    return {"deals": deals, "deal_history": numbered}
+        return tables
+    numbered = with_row_numbers(history, HISTORY_ROW)
+    return tables | table_view("deal_history", numbered, HISTORY_COLUMNS, {"old_value": "VARCHAR"})
 
 
 def _fields_at_sql(t: str, fields: Sequence[str]) -> str:
@@ -139,13 +144,12 @@ def deals_at(
     known then (`open_only`: those open then), in the input's order, with its index and its
     other columns as exported (only the columns the state reads go to DuckDB: an export's own
     column names need not be SQL names)."""
-    read = [c for c in ("deal_id", "created_at", *STATE_COLUMNS) if c in deals.columns]
-    sent = deals[read].assign(**{DEAL_ROW: np.arange(len(deals))})
-    tables = deal_tables(sent, history)
-    changing = [c for c in STATE_COLUMNS if c in tables["deals"].columns]
+    sent = deals.assign(**{DEAL_ROW: np.arange(len(deals))})
+    changing = [c for c in STATE_COLUMNS if c in deals.columns or c == "expected_close_at"]
     sql = deal_state_sql(as_of, [DEAL_ROW, *changing], has_history(history), known_at_creation)
     if open_only:
         sql = f"SELECT * FROM ({sql}) AS known WHERE status = 'open'"
+    tables = deal_tables(sent, history, [DEAL_ROW, "deal_id", "created_at", *changing])
     state = run_query("duckdb", sql, tables).sort_values(DEAL_ROW, kind="stable")
     kept = deals.iloc[state[DEAL_ROW].to_numpy()]
     return kept.assign(**{c: state[c].to_numpy() for c in changing}).astype(

@@ -8,7 +8,10 @@ the one `SparkSession.builder.getOrCreate()` returns: under spark-submit or on D
 cluster's own, locally `local[*]` unless `spark.master` is configured.
 
 Tables are registered once for many queries (`tables_on`): building 24 cutoffs sends the CRM
-to Spark once, cached, not once per cutoff and query.
+to Spark once, cached, not once per cutoff and query. On Spark the tables may also be Spark
+DataFrames (a cluster's own tables, `spark.read.parquet`): they never pass through the driver.
+How a table is shaped for the queries (the columns they read, missing ones as NULL, types) is
+SQL too, a view over the frame as given (`EngineTables`), so one rule holds on both engines.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -29,6 +34,62 @@ from tier_ml.threads import machine_threads
 logger = logging.getLogger(__name__)
 ENGINES = ("duckdb", "spark")
 Query = Callable[[str], pd.DataFrame]
+Frame = Any  # a pandas DataFrame, or on Spark also a Spark DataFrame
+
+
+@dataclass(frozen=True)
+class EngineTables:
+    """What a block of queries reads: `frames` registered under their names, then `views`
+    (DuckDB-dialect SELECTs over them, in order) under theirs."""
+
+    frames: Mapping[str, Frame] = field(default_factory=dict)
+    views: Mapping[str, str] = field(default_factory=dict)
+
+    def __or__(self, other: EngineTables) -> EngineTables:
+        return EngineTables({**self.frames, **other.frames}, {**self.views, **other.views})
+
+
+def table_view(
+    name: str, frame: Frame, columns: Sequence[str], types: Mapping[str, str] | None = None
+) -> EngineTables:
+    """`frame` as the table `name` of `columns`: those of `types` (column: SQL type) cast to
+    their type, or NULL of it where `frame` lacks them; every other column must be in `frame`.
+    Only these columns go to the engine (an export's own column names need not be SQL
+    names)."""
+    types = types or {}
+    missing = [c for c in columns if c not in frame.columns and c not in types]
+    if missing:
+        raise ValueError(
+            f"The {name} table has no {', '.join(missing)} column: the feature query reads "
+            f"{', '.join(columns)} (README, 'The data contract'); it has "
+            f"{', '.join(map(str, frame.columns))}"
+        )
+    present = [c for c in columns if c in frame.columns]
+    select = [
+        f"CAST({c if c in present else 'NULL'} AS {types[c]}) AS {c}" if c in types else c
+        for c in columns
+    ]
+    source = f"{name}_given"
+    return EngineTables(
+        {source: frame[present]}, {name: f"SELECT {', '.join(select)} FROM {source}"}
+    )
+
+
+def is_empty(frame: Frame | None) -> bool:
+    """No table, or one without rows (a Spark DataFrame is asked, not counted)."""
+    if frame is None:
+        return True
+    return frame.empty if isinstance(frame, pd.DataFrame) else frame.isEmpty()
+
+
+def with_row_numbers(frame: Frame, column: str) -> Frame:
+    """`frame` with its rows numbered in their order: 0, 1, ... in pandas; on Spark increasing
+    ids in the order the frame is read (partition by partition)."""
+    if isinstance(frame, pd.DataFrame):
+        return frame.assign(**{column: range(len(frame))})
+    from pyspark.sql.functions import monotonically_increasing_id
+
+    return frame.withColumn(column, monotonically_increasing_id())
 
 
 def sql_timestamp(value: pd.Timestamp) -> str:
@@ -73,37 +134,66 @@ def spark_session():
 
 
 @contextmanager
-def _on_duckdb(tables: Mapping[str, pd.DataFrame]) -> Iterator[Query]:
+def _on_duckdb(tables: EngineTables) -> Iterator[Query]:
     con = duckdb.connect(config={"threads": machine_threads()})
     try:
-        for name, frame in tables.items():
+        for name, frame in tables.frames.items():
+            if not isinstance(frame, pd.DataFrame):
+                raise TypeError(
+                    f"table {name!r} is a {type(frame).__module__}.{type(frame).__name__}: "
+                    "features.engine duckdb reads "
+                    "pandas DataFrames (Spark DataFrames need features.engine: spark)"
+                )
             con.register(name, frame)
+        for name, sql in tables.views.items():
+            con.execute(f"CREATE TEMP VIEW {name} AS {sql}")
         yield lambda sql: con.execute(sql).df()
     finally:
         con.close()
 
 
-@contextmanager
-def _on_spark(tables: Mapping[str, pd.DataFrame]) -> Iterator[Query]:
-    """Each table crosses to Spark once and is cached there: a view read by several queries (or
-    twice in one) would otherwise be rebuilt from the driver's Arrow batches every time. The
-    views take the tables' names (replacing any of the same name in the session) and are
-    dropped, and their caches freed, when the block ends."""
-    spark = spark_session()
-    cached = {}
+def collected(frame) -> pd.DataFrame:
+    """A query's result in the driver, as pandas; a result larger than the driver may collect
+    is refused with what to set, not with the JVM's stack trace alone."""
     try:
-        for name, frame in tables.items():
-            cached[name] = spark.createDataFrame(frame).cache()
-            cached[name].createOrReplaceTempView(name)
-        yield lambda sql: spark.sql(spark_dialect(sql)).toPandas()
+        return frame.toPandas()
+    except Exception as error:
+        if "spark.driver.maxResultSize" not in str(error):
+            raise
+        raise RuntimeError(
+            "The features come back to the Spark driver as pandas (about 0.6 GB per million "
+            "customers) and this result is larger than spark.driver.maxResultSize lets the "
+            "driver collect: raise it (spark-submit --conf spark.driver.maxResultSize=8g, or "
+            "0 for no limit) with a spark.driver.memory to hold it."
+        ) from error
+
+
+@contextmanager
+def _on_spark(tables: EngineTables) -> Iterator[Query]:
+    """Each table is cached on Spark, a pandas one after crossing once from the driver: a table
+    read by several queries (or twice in one) would otherwise be rebuilt from the driver's
+    Arrow batches, or read from its files, every time. The views take their names (replacing
+    any of the same name in the session) and are dropped, and the caches freed, when the block
+    ends."""
+    spark = spark_session()
+    cached = []
+    try:
+        for name, frame in tables.frames.items():
+            given = spark.createDataFrame(frame) if isinstance(frame, pd.DataFrame) else frame
+            cached.append(given.cache())
+            cached[-1].createOrReplaceTempView(name)
+        for name, sql in tables.views.items():
+            spark.sql(spark_dialect(sql)).createOrReplaceTempView(name)
+        yield lambda sql: collected(spark.sql(spark_dialect(sql)))
     finally:
-        for name, frame in cached.items():
+        for name in [*tables.views, *tables.frames]:
             spark.catalog.dropTempView(name)
+        for frame in cached:
             frame.unpersist()
 
 
 @contextmanager
-def tables_on(engine: str, tables: Mapping[str, pd.DataFrame]) -> Iterator[Query]:
+def tables_on(engine: str, tables: EngineTables) -> Iterator[Query]:
     """The named engine with `tables` registered under their names, for as many DuckDB-dialect
     queries as the caller runs inside the block."""
     if engine not in ENGINES:
@@ -112,7 +202,7 @@ def tables_on(engine: str, tables: Mapping[str, pd.DataFrame]) -> Iterator[Query
         yield query
 
 
-def run_query(engine: str, sql: str, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """One DuckDB-dialect query on the named engine over pandas tables."""
+def run_query(engine: str, sql: str, tables: EngineTables) -> pd.DataFrame:
+    """One DuckDB-dialect query on the named engine."""
     with tables_on(engine, tables) as query:
         return query(sql)
