@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import sys
 import time
 from dataclasses import replace
@@ -58,24 +59,26 @@ def synthetic_on_disk(n_customers: int) -> Path:
     pandas and Spark read alike: 10 M customers' tables (~40 GB in pandas) never sit in
     memory at once."""
     folder = CACHE / f"synthetic_{n_customers}"
-    if (folder / "activities.parquet").exists():
+    if folder.exists():
         return folder
-    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder.with_name(f"{folder.name}.partial")  # an interrupted run leaves only this
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
     if n_customers <= SHARD_CUSTOMERS:
-        for name, table in zip(
-            TABLES, generate_crm(SyntheticSpec(n_customers=n_customers)), strict=True
-        ):
-            table.to_parquet(folder / f"{name}.parquet")
-        return folder
-    shards = -(-n_customers // SHARD_CUSTOMERS)
-    for k in range(shards):
-        size = min(SHARD_CUSTOMERS, n_customers - k * SHARD_CUSTOMERS)
-        crm = generate_crm(SyntheticSpec(n_customers=size, seed=7 + k))
+        crm = generate_crm(SyntheticSpec(n_customers=n_customers))
         for name, table in zip(TABLES, crm, strict=True):
-            ids = [c for c in ("customer_id", "deal_id") if c in table.columns]
-            shard = table.assign(**{c: f"{k}-" + table[c] for c in ids})
-            (folder / f"{name}.parquet").mkdir(exist_ok=True)
-            shard.to_parquet(folder / f"{name}.parquet" / f"part-{k:03d}.parquet")
+            table.to_parquet(partial / f"{name}.parquet")
+    else:
+        for name in TABLES:
+            (partial / f"{name}.parquet").mkdir()
+        for k in range(-(-n_customers // SHARD_CUSTOMERS)):
+            size = min(SHARD_CUSTOMERS, n_customers - k * SHARD_CUSTOMERS)
+            crm = generate_crm(SyntheticSpec(n_customers=size, seed=7 + k))
+            for name, table in zip(TABLES, crm, strict=True):
+                ids = [c for c in ("customer_id", "deal_id") if c in table.columns]
+                shard = table.assign(**{c: f"{k}-" + table[c] for c in ids})
+                shard.to_parquet(partial / f"{name}.parquet" / f"part-{k:03d}.parquet")
+    partial.rename(folder)
     return folder
 
 

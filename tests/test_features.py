@@ -409,3 +409,7 @@ def test_a_table_without_a_column_the_query_reads_is_refused_by_name():
     assert "it has deal_id, customer_id, created_at" in str(e.value)
     with pytest.raises(ValueError, match="The activities table has no type column"):
         build_features(customers, deals, activities.drop(columns="type"), t)
+    # an attribute the query would otherwise take as missing (empty) for every customer
+    misnamed = customers.rename(columns={"industry": "Industry"})
+    with pytest.raises(ValueError, match=r"otherwise: Industry \(the contract's industry\)"):
+        build_features(misnamed, deals, activities, t)

@@ -88,23 +88,40 @@ def test_on_spark_records_dated_on_or_after_t_never_change_features_at_t(spark, 
     )
 
 
-def test_a_clusters_own_spark_tables_give_the_same_table_as_pandas_ones(spark, crm):
-    """Spark DataFrames (a cluster's tables, read where they lie) go to the feature SQL as
-    they are: the deal history's order numbered on Spark, the columns an export lacks made
-    empty by the same SQL views as for pandas tables."""
+def test_a_clusters_own_spark_tables_give_the_same_table_as_pandas_ones(spark, crm, tmp_path):
+    """Spark DataFrames read from Parquet (a cluster's tables, read where they lie) go to the
+    feature SQL as they are: the columns an export lacks made empty by the same SQL views as
+    for pandas tables; a history's changes at one instant ordered by its own history_row. The
+    session's own temp views and caches are left as they were."""
     customers, deals, activities = crm
     customers = customers.drop(columns=["industry", "employees"])
     history = amount_history(deals).drop(columns="old_value")
     on_duckdb = build_feature_table(
         customers, deals, activities, CUTOFFS, 180, FeatureConfig(), history
     )
-    given = [spark.createDataFrame(t) for t in (customers, deals, activities, history)]
+    tables = {"customers": customers, "deals": deals, "activities": activities}
+    tables["history"] = history.assign(history_row=range(len(history)))
+    for name, table in tables.items():
+        table.to_parquet(tmp_path / f"{name}.parquet")
+    given = {name: spark.read.parquet(str(tmp_path / f"{name}.parquet")) for name in tables}
+    given["deals"].createOrReplaceTempView("deals")
+    # the very columns the features read: the same plan as the one they cache
+    mine = given["customers"].select("customer_id", "created_at", "region", "annual_revenue")
+    mine = mine.cache()
+    mine.count()
     on_spark = build_feature_table(
-        *given[:3], CUTOFFS, 180, FeatureConfig(engine="spark"), given[3]
-    )
+        given["customers"], given["deals"], given["activities"], CUTOFFS, 180,
+        FeatureConfig(engine="spark"), given["history"],
+    )  # fmt: skip
     assert on_duckdb[["industry", "employees"]].isna().all().all()
     pd.testing.assert_frame_equal(on_spark, on_duckdb, check_exact=False, rtol=1e-12, atol=1e-9)
-    with pytest.raises(
-        TypeError, match="'customers_given' is a pyspark.*: features.engine duckdb reads"
-    ):
-        build_features(*given[:3], CUTOFFS[0], FeatureConfig())
+    assert spark.catalog.tableExists("deals") and mine.storageLevel.useMemory
+    # without its own order, a Spark history with changes at one instant cannot be read
+    unordered = given["history"].drop("history_row")
+    with pytest.raises(ValueError, match="add the export's order as a history_row column"):
+        build_features(
+            given["customers"], given["deals"], given["activities"], CUTOFFS[0],
+            FeatureConfig(engine="spark"), unordered,
+        )  # fmt: skip
+    with pytest.raises(TypeError, match="'customers_given' is a pyspark.*: features.engine duckdb"):
+        build_features(given["customers"], given["deals"], given["activities"], CUTOFFS[0])

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from tier_ml.features.deal_state import deal_state_sql, deal_tables, has_history
+from tier_ml.features.deal_state import deal_state_sql, deal_tables, given_history
 from tier_ml.features.engine import EngineTables, Frame, Query, sql_timestamp, table_view, tables_on
 from tier_ml.features.registry import FeatureConfig, feature_registry
 from tier_ml.progress import progress
@@ -254,7 +254,8 @@ def crm_tables(
     deal_history: Frame | None = None,
 ) -> EngineTables:
     """The tables the feature query reads, with only the columns it reads: sent to the engine
-    once for every cutoff. pandas DataFrames, or on Spark also Spark DataFrames."""
+    once for every cutoff. pandas DataFrames, or on Spark also Spark DataFrames; `deal_history`
+    None where none is given (`given_history`)."""
     return (
         customer_table(customers, config)
         | deal_tables(deals, deal_history, ["deal_id", *FEATURE_DEAL_COLUMNS])
@@ -278,9 +279,10 @@ def build_features(
 ) -> pd.DataFrame:
     """Features of every customer known at `as_of`, from what was known before `as_of`
     (deals as of `as_of`: see `deal_state`)."""
-    tables = crm_tables(customers, deals, activities, config, deal_history)
+    history = given_history(deal_history)
+    tables = crm_tables(customers, deals, activities, config, history)
     with tables_on(config.engine, tables) as query:
-        return _features_at(query, as_of, config, has_history(deal_history))
+        return _features_at(query, as_of, config, history is not None)
 
 
 def label_sql(horizon_days: int, keys: str) -> str:
@@ -399,11 +401,12 @@ def build_feature_table(
     `row_weight`; at a million customers the whole table is ~10 GB). Without `thin`, every
     row, each of weight 1. The tables go to the engine once for all cutoffs."""
     keep = thin or (lambda cutoff: cutoff.assign(**{ROW_WEIGHT: 1.0}))
-    tables = crm_tables(customers, deals, activities, config, deal_history) | WON_VIEW
+    history = given_history(deal_history)
+    tables = crm_tables(customers, deals, activities, config, history) | WON_VIEW
     with tables_on(config.engine, tables) as query:
         return pd.concat(
             [
-                keep(_labelled_at(query, t, horizon_days, config, has_history(deal_history)))
+                keep(_labelled_at(query, t, horizon_days, config, history is not None))
                 for t in progress(list(cutoffs), "features", "cutoff")
             ],
             ignore_index=True,

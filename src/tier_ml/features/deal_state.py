@@ -33,7 +33,6 @@ from tier_ml.features.engine import (
     run_query,
     sql_timestamp,
     table_view,
-    with_row_numbers,
 )
 
 # a change's place in the history (ties at one instant), and a deal's in the export
@@ -54,18 +53,50 @@ def has_history(history: Frame | None) -> bool:
     return not is_empty(history)
 
 
+def given_history(history: Frame | None) -> Frame | None:
+    """The deal history, or None where none is given (an empty table): asked once per build,
+    a question Spark answers with a job."""
+    return history if has_history(history) else None
+
+
 HISTORY_COLUMNS = ("deal_id", "changed_at", "field", "value", "old_value", HISTORY_ROW)
+TIE_KEYS = ["deal_id", "field", "changed_at"]
+
+
+def in_export_order(history: Frame) -> Frame:
+    """The history with `history_row`, which orders changes of a deal's field at one instant:
+    the history's own column of that name where it has one, else a pandas frame's row order.
+    A Spark DataFrame has no order of its own (it is read file by file, largest first, and
+    shuffled), so one without the column is refused where such ties exist; without ties the
+    order never matters."""
+    if HISTORY_ROW in history.columns:
+        return history
+    if isinstance(history, pd.DataFrame):
+        return history.assign(**{HISTORY_ROW: np.arange(len(history))})
+    from pyspark.sql.functions import lit
+
+    tied = history.groupBy(*TIE_KEYS).count().where("count > 1")
+    examples = [tuple(row)[:-1] for row in tied.limit(3).collect()]
+    if examples:
+        raise ValueError(
+            f"The deal history has {tied.count()} deal fields changed more than once at the "
+            f"same instant ({', '.join(TIE_KEYS)}: e.g. {examples}). A Spark table's rows have "
+            f"no order to tell which change came later: add the export's order as a "
+            f"{HISTORY_ROW} column."
+        )
+    return history.withColumn(HISTORY_ROW, lit(0))
 
 
 def deal_tables(deals: Frame, history: Frame | None, columns: Sequence[str]) -> EngineTables:
     """The tables `deal_state_sql` reads: `deals` with `columns` (an empty expected close date
-    where the export has none), and `deal_history` (when given) with its rows numbered in the
-    export's order and an old value column, empty where the export has none."""
+    where the export has none), and `deal_history` (unless None) in the export's order
+    (`in_export_order`), its values as text and an old value column, empty where the export
+    has none."""
     tables = table_view("deals", deals, columns, {"expected_close_at": "TIMESTAMP"})
-    if not has_history(history):
+    if history is None:
         return tables
-    numbered = with_row_numbers(history, HISTORY_ROW)
-    return tables | table_view("deal_history", numbered, HISTORY_COLUMNS, {"old_value": "VARCHAR"})
+    text = {"value": "VARCHAR", "old_value": "VARCHAR"}
+    return tables | table_view("deal_history", in_export_order(history), HISTORY_COLUMNS, text)
 
 
 def _fields_at_sql(t: str, fields: Sequence[str]) -> str:
@@ -146,7 +177,8 @@ def deals_at(
     column names need not be SQL names)."""
     sent = deals.assign(**{DEAL_ROW: np.arange(len(deals))})
     changing = [c for c in STATE_COLUMNS if c in deals.columns or c == "expected_close_at"]
-    sql = deal_state_sql(as_of, [DEAL_ROW, *changing], has_history(history), known_at_creation)
+    history = given_history(history)
+    sql = deal_state_sql(as_of, [DEAL_ROW, *changing], history is not None, known_at_creation)
     if open_only:
         sql = f"SELECT * FROM ({sql}) AS known WHERE status = 'open'"
     tables = deal_tables(sent, history, [DEAL_ROW, "deal_id", "created_at", *changing])

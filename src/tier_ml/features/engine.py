@@ -24,10 +24,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+from uuid import uuid4
 
 import duckdb
 import pandas as pd
 import sqlglot
+from sqlglot import exp
 
 from tier_ml.threads import machine_threads
 
@@ -57,7 +59,14 @@ def table_view(
     Only these columns go to the engine (an export's own column names need not be SQL
     names)."""
     types = types or {}
-    missing = [c for c in columns if c not in frame.columns and c not in types]
+    by_lower = {str(c).lower(): c for c in frame.columns}
+    absent = [c for c in columns if c not in frame.columns]
+    misnamed = [
+        f"{by_lower[c.lower()]} (the contract's {c})" for c in absent if c.lower() in by_lower
+    ]
+    if misnamed:
+        raise ValueError(f"The {name} table names a column otherwise: {', '.join(misnamed)}")
+    missing = [c for c in absent if c not in types]
     if missing:
         raise ValueError(
             f"The {name} table has no {', '.join(missing)} column: the feature query reads "
@@ -82,24 +91,18 @@ def is_empty(frame: Frame | None) -> bool:
     return frame.empty if isinstance(frame, pd.DataFrame) else frame.isEmpty()
 
 
-def with_row_numbers(frame: Frame, column: str) -> Frame:
-    """`frame` with its rows numbered in their order: 0, 1, ... in pandas; on Spark increasing
-    ids in the order the frame is read (partition by partition)."""
-    if isinstance(frame, pd.DataFrame):
-        return frame.assign(**{column: range(len(frame))})
-    from pyspark.sql.functions import monotonically_increasing_id
-
-    return frame.withColumn(column, monotonically_increasing_id())
-
-
 def sql_timestamp(value: pd.Timestamp) -> str:
     """A cutoff as a SQL timestamp literal (naive UTC, as the contract's dates)."""
     return f"TIMESTAMP '{pd.Timestamp(value).isoformat(sep=' ')}'"
 
 
-def spark_dialect(sql: str) -> str:
-    """The DuckDB query in Spark SQL."""
-    return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+def spark_dialect(sql: str, names: Mapping[str, str] | None = None) -> str:
+    """The DuckDB query in Spark SQL, its tables renamed as `names` says."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    for table in tree.find_all(exp.Table):
+        if table.name in (names or {}):
+            table.set("this", exp.to_identifier(names[table.name]))
+    return tree.sql(dialect="spark")
 
 
 def _say_pandas_support_once() -> None:
@@ -170,23 +173,31 @@ def collected(frame) -> pd.DataFrame:
 
 @contextmanager
 def _on_spark(tables: EngineTables) -> Iterator[Query]:
-    """Each table is cached on Spark, a pandas one after crossing once from the driver: a table
-    read by several queries (or twice in one) would otherwise be rebuilt from the driver's
-    Arrow batches, or read from its files, every time. The views take their names (replacing
-    any of the same name in the session) and are dropped, and the caches freed, when the block
-    ends."""
+    """Each table is cached on Spark (unless the caller cached it), a pandas one after crossing
+    once from the driver: a table read by several queries (or twice in one) would otherwise be
+    rebuilt from the driver's Arrow batches, or read from its files, every time. Tables and
+    views are registered under names of their own for the block (a session's own temp views of
+    the same names are left alone), and dropped, and the caches freed, when it ends."""
+    from pyspark import StorageLevel
+    from pyspark.sql.functions import lit
+
     spark = spark_session()
+    block = uuid4().hex[:8]
+    names = {name: f"{name}_{block}" for name in [*tables.frames, *tables.views]}
     cached = []
     try:
         for name, frame in tables.frames.items():
             given = spark.createDataFrame(frame) if isinstance(frame, pd.DataFrame) else frame
-            cached.append(given.cache())
-            cached[-1].createOrReplaceTempView(name)
+            if given.storageLevel == StorageLevel.NONE:
+                cached.append(given.cache())
+            # a view of a plan of its own: dropping a view uncaches the data cached for its
+            # plan, which may be the caller's (a no-op filter is a plan of its own)
+            given.where(lit(True)).createOrReplaceTempView(names[name])
         for name, sql in tables.views.items():
-            spark.sql(spark_dialect(sql)).createOrReplaceTempView(name)
-        yield lambda sql: collected(spark.sql(spark_dialect(sql)))
+            spark.sql(spark_dialect(sql, names)).createOrReplaceTempView(names[name])
+        yield lambda sql: collected(spark.sql(spark_dialect(sql, names)))
     finally:
-        for name in [*tables.views, *tables.frames]:
+        for name in reversed(names.values()):
             spark.catalog.dropTempView(name)
         for frame in cached:
             frame.unpersist()
