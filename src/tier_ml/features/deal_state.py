@@ -9,7 +9,7 @@ its changing fields as of T, so customer features and opportunity rows see the s
   the value of its last change before T; before its first change, that change's old value
   (unknown when not given). The history is taken as complete: a field with no change on a
   deal kept its exported value since the deal was created. Of two changes at one instant,
-  the one listed later is the later;
+  the one listed later is the later (a Spark table's rows have no order: `in_export_order`);
 - without one, a deal closed before T keeps its exported values, and a deal open at T keeps
   only the fields trusted as known at creation (`deal_fields_known_at_creation`); the others
   are unknown (missing).
