@@ -6,9 +6,10 @@ shap.TreeExplainer on the same model in the same run.
 The LightGBM candidate (`fit_candidate(..., "model")`, fitted as it is deployed: on every
 labelled cutoff) is trained with the project's defaults on a smaller synthetic CRM (the
 model's size, not the training set's, sets the cost of scoring). Prints JSON lines.
-`--spark-master local[2]` scores on Spark instead: the feature SQL on Spark (as
-`features.engine: spark`, `--env=spark`, runs it) and the portable scoring model through
-`spark_udf` (README "Portable model"; the spark extra: `make install-spark`).
+`--spark-master local[2]` scores on Spark instead, as a cluster job scores its own tables:
+Spark reads the CRM's files, the scoring rows are built there (`tier_ml.spark_scoring`) and
+the portable scoring model runs through `spark_udf` (README "Portable model"; the spark
+extra: `make install-spark`).
 Usage: python benchmarks/score.py [--customers 1000000] [--train-customers 20000]
        [--spark-master local[2] [--driver-memory 8g]]
 """
@@ -35,6 +36,7 @@ from benchmarks.common import (  # noqa: E402
     load_crm,
     peak_rss_mb,
     shipped,
+    spark_crm,
     spark_peak_rss_mb,
     start_spark,
     synthetic_on_disk,
@@ -55,6 +57,7 @@ from tier_ml.scoring import (  # noqa: E402
     scoring_features,
     scoring_params,
 )
+from tier_ml.spark_scoring import scoring_rows  # noqa: E402
 from tier_ml.tiering import TierAssigner  # noqa: E402
 from tier_ml.treeshap import exact_contributions  # noqa: E402
 
@@ -189,28 +192,25 @@ def on_spark(
     train: dict,
     run_params: ScoringParams,
 ) -> None:
-    """Scoring on Spark: the feature SQL on Spark, then the portable scoring model
+    """Scoring on Spark, as a cluster job scores its own tables: Spark reads the CRM's Parquet
+    files, `spark_scoring.scoring_rows` builds the scoring model's input there (the feature
+    SQL, the pipeline value and the baselines' scores), and the portable scoring model
     (`TierScoringModel` with the shipped scoring parameters and tier cut points fitted on the
-    latest training cutoff, as registered, but without a cold-start pool) through
+    latest training cutoff, as registered, but without a cold-start pool) runs through
     `mlflow.pyfunc.spark_udf`: predictions, tiers, segments, exact reasons and next steps,
     written as Parquet by Spark. The total leaves out saving the model and creating the UDF
     (under a second)."""
-    from pyspark.sql import SparkSession
-
-    spark = SparkSession.builder.getOrCreate()
-    config = replace(features.config, engine="spark")
     phases = {}
     start = time.perf_counter()
-    table = scoring_features(
+    rows = scoring_rows(
         *crm,
         AS_OF,
-        config,
-        features.horizon_days,
+        replace(features.config, engine="spark"),
         models["opportunity"],
-        False,
         train["scorecard"],
     )
-    phases["features_s"] = time.perf_counter() - start
+    phases["rows_s"] = time.perf_counter() - start
+    customers = rows.count()
     model = TierScoringModel(
         {k: models[k] for k in ("propensity", "ltv", "segments")},
         TierAssigner(run_params.policy),
@@ -218,27 +218,25 @@ def on_spark(
         reason_registry(features.config, run_params.policy.language),
     )
     model.assigner.fit(pd.Series(model.estimates(latest, explain=False).tier_value))
-    rows = for_mlflow(table)
+    example = for_mlflow(rows.limit(5).toPandas())
     with tempfile.TemporaryDirectory(dir=ROOT / "data" / "07_model_output") as folder:
         mlflow.pyfunc.save_model(
             Path(folder) / "model",
             python_model=model,
-            signature=infer_signature(rows.head(5), model.predict(None, rows.head(5))),
+            signature=infer_signature(example, model.predict(None, example)),
             pip_requirements=pip_requirements(),
         )
-        start = time.perf_counter()
-        frame = spark.createDataFrame(rows)
-        phases["to_spark_s"] = time.perf_counter() - start
         udf = mlflow.pyfunc.spark_udf(
-            spark, str(Path(folder) / "model"), result_type=SPARK_RESULT_TYPE
+            rows.sparkSession, str(Path(folder) / "model"), result_type=SPARK_RESULT_TYPE
         )
         start = time.perf_counter()
-        scored = frame.withColumn("out", udf(*table.columns)).select("customer_id", "out.*")
+        scored = rows.withColumn("out", udf(*rows.columns)).select("customer_id", "out.*")
         scored.write.parquet(str(Path(folder) / "scores"))
         phases["spark_udf_and_write_s"] = time.perf_counter() - start
+    rows.unpersist()
     emit_phases(
         "spark_udf",
-        len(table),
+        customers,
         phases,
         driver_peak_rss_mb=round(peak_rss_mb()),
         **spark_peak_rss_mb(),
@@ -258,16 +256,16 @@ def main() -> None:
     train = shipped("train")
     params = TrainParams.from_dict(train, features.horizon_days)
     models, latest = trained_models(args.train_customers, features, params)
-    crm = load_crm(synthetic_on_disk(args.customers))
+    folder = synthetic_on_disk(args.customers)
     # the shipped scoring parameters as the score pipeline reads them (next step included)
     run_params = scoring_params(
         {**shipped("scoring"), "as_of": AS_OF}, shipped("features"), train, str(AS_OF.date()), False
     )
     if args.spark_master:
         emit(benchmark="spark_session", **start_spark(args.spark_master, args.driver_memory))
-        on_spark(models, latest, crm, features, train, run_params)
+        on_spark(models, latest, spark_crm(folder), features, train, run_params)
         return
-    table = in_process(models, crm, features, train, run_params)
+    table = in_process(models, load_crm(folder), features, train, run_params)
     explanation_throughput(models, table, rows=20_000)
 
 

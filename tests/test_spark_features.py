@@ -7,9 +7,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from tests.conftest import base_parameters
 from tier_ml.features.build import build_feature_table, build_features, label_counts
 from tier_ml.features.registry import FeatureConfig
+from tier_ml.models.opportunity import fit_opportunity_model, opportunity_rows
+from tier_ml.scoring import scoring_features
 from tier_ml.sources.synthetic import SyntheticSpec, generate_crm
+from tier_ml.spark_scoring import scoring_rows
 
 pytestmark = pytest.mark.slow
 CUTOFFS = [pd.Timestamp("2025-03-31"), pd.Timestamp("2025-06-30")]
@@ -125,3 +129,42 @@ def test_a_clusters_own_spark_tables_give_the_same_table_as_pandas_ones(spark, c
         )  # fmt: skip
     with pytest.raises(TypeError, match="'customers_given' is a pyspark.*: features.engine duckdb"):
         build_features(given["customers"], given["deals"], given["activities"], CUTOFFS[0])
+
+
+@pytest.mark.parametrize("fitted", [True, False], ids=["opportunity model", "historic win rate"])
+def test_scoring_rows_of_spark_tables_equal_the_drivers(spark, crm, tmp_path, fitted):
+    """The scoring model's input built on Spark from Spark tables (features, owner, pipeline
+    value, the baselines' scores ranked in the population) equals `scoring_features` on
+    pandas, with a deal history that renegotiates amounts and moves expected closes."""
+    customers, deals, activities = crm
+    history = amount_history(deals).assign(history_row=lambda h: range(len(h)))
+    table = build_feature_table(*crm, CUTOFFS, 180, FeatureConfig(), history)
+    model = fit_opportunity_model(opportunity_rows(deals, table, 180, deal_history=history))
+    assert model is not None
+    model = model if fitted else None
+    scorecard = base_parameters("train")["train"]["scorecard"]
+    t = pd.Timestamp("2025-09-30")
+    on_pandas = scoring_features(
+        customers, deals, activities, t, FeatureConfig(), 180, model, False, scorecard, history
+    )
+    tables = {"customers": customers, "deals": deals, "activities": activities, "h": history}
+    for name, frame in tables.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    given = {name: spark.read.parquet(str(tmp_path / f"{name}.parquet")) for name in tables}
+    rows = scoring_rows(
+        given["customers"], given["deals"], given["activities"], t,
+        FeatureConfig(engine="spark"), model, scorecard, given["h"],
+    )  # fmt: skip
+    on_spark = rows.toPandas().sort_values("customer_id", ignore_index=True)
+    rows.unpersist()
+    assert on_pandas["expected_pipeline_value"].gt(0).sum() > 50
+    assert on_pandas["owner"].notna().all() and on_pandas["rfm_score"].nunique() > 5
+    pd.testing.assert_frame_equal(
+        on_spark.astype(on_pandas.dtypes.to_dict()),
+        on_pandas,
+        check_exact=False,
+        rtol=1e-12,
+        atol=1e-9,
+    )
+    with pytest.raises(ValueError, match="BG/NBD features .* not on Spark tables"):
+        scoring_rows(*crm, t, FeatureConfig(engine="spark"), model, scorecard, btyd=True)

@@ -9,7 +9,7 @@ score becomes p_win and expected value only through a fitted `ScoreMapper` under
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,9 +157,14 @@ def scoring_features(
     return with_stack_scores(features, scorecard)
 
 
+def adds_owner(feature_columns: Sequence[str], customer_columns: Sequence[str]) -> bool:
+    """The customers have an owner the features do not carry yet."""
+    return "owner" in customer_columns and "owner" not in feature_columns
+
+
 def with_owner(features: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
     """The account owner rides along (for capacity tiers and the report); not a feature."""
-    if "owner" not in customers.columns or "owner" in features.columns:
+    if not adds_owner(features.columns, customers.columns):
         return features
     owners = customers.drop_duplicates("customer_id").set_index("customer_id")["owner"]
     return features.assign(owner=features["customer_id"].map(owners))

@@ -12,7 +12,8 @@ Spark, Spark DataFrames too: a cluster's own tables, never collected) and come o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -217,16 +218,28 @@ def feature_sql(as_of: pd.Timestamp, config: FeatureConfig, with_history: bool =
     """
 
 
-def _typed(frame: pd.DataFrame, config: FeatureConfig) -> pd.DataFrame:
-    """Stable dtypes whatever the engine returns: floats for numbers, str for categories (a
-    column already of its dtype is not copied: 10 M customers' features are ~5 GB)."""
+def feature_dtypes(columns: Iterable[str], config: FeatureConfig) -> dict[str, str]:
+    """Stable dtypes whatever the engine returns: floats for numbers, str for categories."""
     categorical = set(config.categorical_attributes) | {"customer_id"}
-    return frame.astype(
-        {
-            c: "str" if c in categorical else "datetime64[us]" if c == "as_of" else "float64"
-            for c in frame.columns
-        }
-    )
+    return {
+        c: "str" if c in categorical else "datetime64[us]" if c == "as_of" else "float64"
+        for c in columns
+    }
+
+
+def typed_features(frame: pd.DataFrame, config: FeatureConfig) -> pd.DataFrame:
+    """The features in their dtypes (a column already of its dtype is not copied: 10 M
+    customers' features are ~5 GB)."""
+    return frame.astype(feature_dtypes(frame.columns, config))
+
+
+SPARK_TYPES = {"str": "string", "datetime64[us]": "timestamp", "float64": "double"}
+
+
+def spark_typed(frame: Any, config: FeatureConfig) -> Any:
+    """A Spark DataFrame of features in the same types, for rows that stay on Spark."""
+    dtypes = feature_dtypes(frame.columns, config)
+    return frame.select(*(frame[c].cast(SPARK_TYPES[t]).alias(c) for c, t in dtypes.items()))
 
 
 def customer_table(customers: Frame, config: FeatureConfig) -> EngineTables:
@@ -252,13 +265,16 @@ def crm_tables(
     activities: Frame,
     config: FeatureConfig,
     deal_history: Frame | None = None,
+    more_deal_columns: Sequence[str] = (),
 ) -> EngineTables:
-    """The tables the feature query reads, with only the columns it reads: sent to the engine
-    once for every cutoff. pandas DataFrames, or on Spark also Spark DataFrames; `deal_history`
-    None where none is given (`given_history`)."""
+    """The tables the feature query reads, with only the columns it reads (and the deals'
+    `more_deal_columns`, for other queries of the same block): sent to the engine once for
+    every cutoff. pandas DataFrames, or on Spark also Spark DataFrames; `deal_history` None
+    where none is given (`given_history`)."""
+    deal_columns = list(dict.fromkeys(["deal_id", *FEATURE_DEAL_COLUMNS, *more_deal_columns]))
     return (
         customer_table(customers, config)
-        | deal_tables(deals, deal_history, ["deal_id", *FEATURE_DEAL_COLUMNS])
+        | deal_tables(deals, deal_history, deal_columns)
         | table_view("activities", activities, ["customer_id", "occurred_at", "type"])
     )
 
@@ -266,7 +282,7 @@ def crm_tables(
 def _features_at(
     query: Query, as_of: pd.Timestamp, config: FeatureConfig, with_history: bool
 ) -> pd.DataFrame:
-    return _typed(query(feature_sql(pd.Timestamp(as_of), config, with_history)), config)
+    return typed_features(query(feature_sql(pd.Timestamp(as_of), config, with_history)), config)
 
 
 def build_features(

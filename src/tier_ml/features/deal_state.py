@@ -131,10 +131,11 @@ def deal_state_sql(
     columns: Sequence[str],
     with_history: bool,
     known_at_creation: tuple[str, ...] = (),
+    open_only: bool = False,
 ) -> str:
     """A query of `columns` of every deal created before `as_of`, as known then, over the
     tables of `deal_tables`: status and `closed_at` at T (open deals have none), and each
-    changing field as of T."""
+    changing field as of T (`open_only`: of the deals open at T)."""
     t = sql_timestamp(as_of)
     closed = f"(d.status <> 'open' AND d.closed_at < {t})"
     fields = [c for c in columns if c in DEAL_HISTORY_FIELDS]
@@ -158,10 +159,22 @@ def deal_state_sql(
         if with_history and fields
         else ""
     )
-    return f"""
+    sql = f"""
     SELECT {select}
     FROM deals d {history}
     WHERE d.created_at < {t}"""
+    return f"SELECT * FROM ({sql}) AS known WHERE status = 'open'" if open_only else sql
+
+
+def state_columns(deals: Frame) -> list[str]:
+    """What a deal's state at T holds of `deals`: status, `closed_at` and the changing fields
+    the export has (an expected close date always: empty where it has none)."""
+    return [c for c in STATE_COLUMNS if c in deals.columns or c == "expected_close_at"]
+
+
+def typed_state(state: pd.DataFrame, changing: Sequence[str]) -> pd.DataFrame:
+    """The state's columns in pandas types, whatever the engine returned."""
+    return state.astype({c: _PANDAS_TYPES.get(c, "str") for c in changing})
 
 
 def deals_at(
@@ -176,14 +189,12 @@ def deals_at(
     other columns as exported (only the columns the state reads go to DuckDB: an export's own
     column names need not be SQL names)."""
     sent = deals.assign(**{DEAL_ROW: np.arange(len(deals))})
-    changing = [c for c in STATE_COLUMNS if c in deals.columns or c == "expected_close_at"]
+    changing = state_columns(deals)
     history = given_history(history)
-    sql = deal_state_sql(as_of, [DEAL_ROW, *changing], history is not None, known_at_creation)
-    if open_only:
-        sql = f"SELECT * FROM ({sql}) AS known WHERE status = 'open'"
+    sql = deal_state_sql(
+        as_of, [DEAL_ROW, *changing], history is not None, known_at_creation, open_only
+    )
     tables = deal_tables(sent, history, [DEAL_ROW, "deal_id", "created_at", *changing])
     state = run_query("duckdb", sql, tables).sort_values(DEAL_ROW, kind="stable")
     kept = deals.iloc[state[DEAL_ROW].to_numpy()]
-    return kept.assign(**{c: state[c].to_numpy() for c in changing}).astype(
-        {c: _PANDAS_TYPES.get(c, "str") for c in changing}
-    )
+    return typed_state(kept.assign(**{c: state[c].to_numpy() for c in changing}), changing)

@@ -172,12 +172,15 @@ def collected(frame) -> pd.DataFrame:
 
 
 @contextmanager
-def _on_spark(tables: EngineTables) -> Iterator[Query]:
-    """Each table is cached on Spark (unless the caller cached it), a pandas one after crossing
-    once from the driver: a table read by several queries (or twice in one) would otherwise be
-    rebuilt from the driver's Arrow batches, or read from its files, every time. Tables and
-    views are registered under names of their own for the block (a session's own temp views of
-    the same names are left alone), and dropped, and the caches freed, when it ends."""
+def spark_tables(tables: EngineTables) -> Iterator[Callable[[str], Any]]:
+    """`tables` on Spark for the block, and a DuckDB-dialect query's Spark DataFrame (not
+    collected: rows that stay on the cluster). Each table is cached on Spark (unless the caller
+    cached it), a pandas one after crossing once from the driver: a table read by several
+    queries (or twice in one) would otherwise be rebuilt from the driver's Arrow batches, or
+    read from its files, every time. Tables and views are registered under names of their own
+    for the block (a session's own temp views of the same names are left alone), and dropped,
+    and the caches freed, when it ends: a DataFrame kept past the block reads its sources
+    again unless it is persisted."""
     from pyspark import StorageLevel
     from pyspark.sql.functions import lit
 
@@ -195,12 +198,18 @@ def _on_spark(tables: EngineTables) -> Iterator[Query]:
             given.where(lit(True)).createOrReplaceTempView(names[name])
         for name, sql in tables.views.items():
             spark.sql(spark_dialect(sql, names)).createOrReplaceTempView(names[name])
-        yield lambda sql: collected(spark.sql(spark_dialect(sql, names)))
+        yield lambda sql: spark.sql(spark_dialect(sql, names))
     finally:
         for name in reversed(names.values()):
             spark.catalog.dropTempView(name)
         for frame in cached:
             frame.unpersist()
+
+
+@contextmanager
+def _on_spark(tables: EngineTables) -> Iterator[Query]:
+    with spark_tables(tables) as frame:
+        yield lambda sql: collected(frame(sql))
 
 
 @contextmanager

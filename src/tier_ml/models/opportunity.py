@@ -18,6 +18,7 @@ from sklearn.metrics import roc_auc_score
 
 from tier_ml.features.build import DEFAULT_CONFIG, ROW_WEIGHT, row_weights
 from tier_ml.features.deal_state import deals_at
+from tier_ml.features.engine import run_query, sql_timestamp, table_view
 from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.propensity import PropensityModel
 from tier_ml.models.sampling import EVERY_ROW, SamplingParams, training_sample
@@ -45,26 +46,39 @@ def open_deals_at(
     config: FeatureConfig = DEFAULT_CONFIG,
     deal_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Deals open at `as_of`, their features at `as_of`, and whether each was won in the horizon.
-    Overdue is counted as the customer feature `open_deal_overdue_count` counts it."""
+    """Deals open at `as_of`, their features at `as_of`, and whether each was won in the horizon."""
     t = pd.Timestamp(as_of)
     rows = deals_at(deals, t, deal_history, config.deal_fields_known_at_creation, open_only=True)
     outcome = deals.loc[rows.index]
     end = t + pd.Timedelta(days=horizon_days)
     won = outcome["status"].eq("won") & (outcome["closed_at"] < end)
+    return open_deal_rows(rows, t).assign(won_in_horizon=won).reset_index(drop=True)
+
+
+def open_deal_rows(state: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
+    """The features of deals open at `t` from their state then (`deal_state`). Overdue is
+    counted as the customer feature `open_deal_overdue_count` counts it."""
     return pd.DataFrame(
         {
-            "deal_id": rows["deal_id"],
-            "customer_id": rows["customer_id"],
-            "as_of": pd.Series(t, index=rows.index).astype("datetime64[us]"),
-            "amount": rows["amount"],
-            "deal_age_days": (t - rows["created_at"]).dt.total_seconds() / 86_400,
-            "product": rows["product"] if "product" in rows else None,
-            "owner": rows["owner"] if "owner" in rows else None,
-            "overdue": (rows["expected_close_at"] < t).astype("float64"),
-            "won_in_horizon": won,
+            "deal_id": state["deal_id"],
+            "customer_id": state["customer_id"],
+            "as_of": pd.Series(t, index=state.index).astype("datetime64[us]"),
+            "amount": state["amount"],
+            "deal_age_days": (t - state["created_at"]).dt.total_seconds() / 86_400,
+            "product": state["product"] if "product" in state else None,
+            "owner": state["owner"] if "owner" in state else None,
+            "overdue": (state["expected_close_at"] < t).astype("float64"),
         }
-    ).reset_index(drop=True)
+    )
+
+
+def with_customer_history(rows: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """Open deals joined to their customer's history at their cutoff (and the customer row's
+    weight in a thinned table: its deals stand for as many)."""
+    history = [c for c in (*CUSTOMER_HISTORY, ROW_WEIGHT) if c in features.columns]
+    return rows.merge(
+        features[["customer_id", "as_of", *history]], on=["customer_id", "as_of"], how="inner"
+    )
 
 
 def opportunity_rows(
@@ -74,17 +88,13 @@ def opportunity_rows(
     config: FeatureConfig = DEFAULT_CONFIG,
     deal_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Open deals at every cutoff of `features`, joined to their customer's history then (and
-    the customer row's weight in a thinned table: its deals stand for as many)."""
-    history = [c for c in (*CUSTOMER_HISTORY, ROW_WEIGHT) if c in features.columns]
+    """Open deals at every cutoff of `features`, with their customer's history then."""
     frames = [
         open_deals_at(deals, t, horizon_days, config, deal_history)
         for t in sorted(features["as_of"].unique())
     ]
     rows = pd.concat(frames or [open_deals_at(deals.head(0), pd.NaT, horizon_days)])
-    return rows.merge(
-        features[["customer_id", "as_of", *history]], on=["customer_id", "as_of"], how="inner"
-    )
+    return with_customer_history(rows, features)
 
 
 def opportunity_matrix(rows: pd.DataFrame) -> pd.DataFrame:
@@ -121,11 +131,27 @@ def fit_opportunity_model(
     )
 
 
-def historic_win_rate(deals: pd.DataFrame, as_of: pd.Timestamp) -> float:
+def closed_deals_sql(as_of: pd.Timestamp) -> str:
+    """Deals closed before `as_of` (`closed`), and how many of them were won (`won`), over a
+    `deals` table."""
+    t = sql_timestamp(pd.Timestamp(as_of))
+    return f"""
+    SELECT count(*) FILTER (WHERE status = 'won') AS won, count(*) AS closed
+    FROM deals WHERE status <> 'open' AND closed_at < {t}"""
+
+
+def win_rate(closed: pd.DataFrame) -> float:
     """The stage-free fallback for an open deal's win probability: the share of deals closed
-    before `as_of` that were won, Laplace-smoothed (one half with no closed deal yet)."""
-    closed = deals[deals["status"].ne("open") & (deals["closed_at"] < pd.Timestamp(as_of))]
-    return (int(closed["status"].eq("won").sum()) + 1) / (len(closed) + 2)
+    before a cutoff that were won (`closed_deals_sql`), Laplace-smoothed (one half with no
+    closed deal yet)."""
+    won, count = (int(closed[c].iloc[0]) for c in ("won", "closed"))
+    return (won + 1) / (count + 2)
+
+
+def historic_win_rate(deals: pd.DataFrame, as_of: pd.Timestamp) -> float:
+    """`win_rate` of the deals closed before `as_of`."""
+    deals = table_view("deals", deals, ["status", "closed_at"])
+    return win_rate(run_query("duckdb", closed_deals_sql(as_of), deals))
 
 
 def pipeline_value(
