@@ -131,12 +131,18 @@ def test_a_clusters_own_spark_tables_give_the_same_table_as_pandas_ones(spark, c
         build_features(given["customers"], given["deals"], given["activities"], CUTOFFS[0])
 
 
+def persisted(spark) -> set[int]:
+    """The ids of the RDDs cached in the session."""
+    return set(spark.sparkContext._jsc.getPersistentRDDs().keys())
+
+
 @pytest.mark.parametrize("fitted", [True, False], ids=["opportunity model", "historic win rate"])
 def test_scoring_rows_of_spark_tables_equal_the_drivers(spark, crm, tmp_path, fitted):
     """The scoring model's input built on Spark from Spark tables (features, owner, pipeline
     value, the baselines' scores ranked in the population) equals `scoring_features` on
     pandas, with a deal history that renegotiates amounts and moves expected closes."""
     customers, deals, activities = crm
+    cached_before = persisted(spark)
     history = amount_history(deals).assign(history_row=lambda h: range(len(h)))
     table = build_feature_table(*crm, CUTOFFS, 180, FeatureConfig(), history)
     model = fit_opportunity_model(opportunity_rows(deals, table, 180, deal_history=history))
@@ -155,16 +161,23 @@ def test_scoring_rows_of_spark_tables_equal_the_drivers(spark, crm, tmp_path, fi
         given["customers"], given["deals"], given["activities"], t,
         FeatureConfig(engine="spark"), model, scorecard, given["h"],
     )  # fmt: skip
-    on_spark = rows.toPandas().sort_values("customer_id", ignore_index=True)
-    rows.unpersist()
     assert on_pandas["expected_pipeline_value"].gt(0).sum() > 50
     assert on_pandas["owner"].notna().all() and on_pandas["rfm_score"].nunique() > 5
-    pd.testing.assert_frame_equal(
-        on_spark.astype(on_pandas.dtypes.to_dict()),
-        on_pandas,
-        check_exact=False,
-        rtol=1e-12,
-        atol=1e-9,
-    )
+    spark_config = FeatureConfig(engine="spark")
+    from_pandas = scoring_rows(*crm, t, spark_config, model, scorecard, history)
+    for built in (rows, from_pandas):
+        on_spark = built.toPandas().sort_values("customer_id", ignore_index=True)
+        built.unpersist()
+        pd.testing.assert_frame_equal(
+            on_spark.astype(on_pandas.dtypes.to_dict()),
+            on_pandas,
+            check_exact=False,
+            rtol=1e-12,
+            atol=1e-9,
+        )
+    assert persisted(spark) == cached_before  # nothing left cached
+    before_anyone = scoring_rows(*crm, pd.Timestamp("2000-01-01"), spark_config, model, scorecard)
+    assert before_anyone.count() == 0 and before_anyone.columns == list(on_pandas.columns)
+    before_anyone.unpersist()
     with pytest.raises(ValueError, match="BG/NBD features .* not on Spark tables"):
-        scoring_rows(*crm, t, FeatureConfig(engine="spark"), model, scorecard, btyd=True)
+        scoring_rows(*crm, t, spark_config, model, scorecard, btyd=True)

@@ -41,6 +41,10 @@ from tier_ml.models.opportunity import (
 from tier_ml.scoring import adds_owner
 
 OPEN_DEAL_KEYS = ["deal_id", "customer_id", "created_at"]
+# what the driver computes over the population and joins back to the features
+PLACED_COLUMNS = [PIPELINE_FEATURE, *STACK_SCORES]
+PLACED_SCHEMA = ", ".join(["customer_id string", *(f"{c} double" for c in PLACED_COLUMNS)])
+OWNER_SCHEMA = "customer_id string, owner string"
 # customers per partition of the rows at most: the scoring model's batches are few and large
 # (each partition costs a Python call), and every core gets one
 ROWS_PER_PARTITION = 500_000
@@ -98,21 +102,44 @@ def scoring_rows(
     with spark_tables(tables) as frame:
         features = spark_typed(frame(feature_sql(t, config, history is not None)), config)
         features = features.persist()
-        read = population_columns(features.columns, scorecard)
-        population = typed_features(collected(features.select(*read)), config)
-        state = typed_state(collected(frame(open_sql)), changing)
-        rows = with_customer_history(open_deal_rows(state, t), population)
-        value = pipeline_value(rows, opportunity, win_rate(collected(frame(closed_deals_sql(t)))))
-        placed = with_stack_scores(join_pipeline_value(population, value), scorecard)
-        scored = spark_session().createDataFrame(
-            placed[["customer_id", PIPELINE_FEATURE, *STACK_SCORES]]
-        )
-        owned = features
-        if adds_owner(features.columns, customers.columns):
-            owned = features.join(customers.select("customer_id", "owner"), "customer_id", "left")
-        out = owned.join(scored, "customer_id", "left")
-        out = out.select(*owned.columns, PIPELINE_FEATURE, *STACK_SCORES)
-        out = out.coalesce(partitions(len(population))).persist()
-        out.count()
-        features.unpersist()
-    return out
+        try:
+            read = population_columns(features.columns, scorecard)
+            population = typed_features(collected(features.select(*read)), config)
+            state = typed_state(collected(frame(open_sql)), changing)
+            rows = with_customer_history(open_deal_rows(state, t), population)
+            rate = win_rate(collected(frame(closed_deals_sql(t))))
+            placed = with_stack_scores(
+                join_pipeline_value(population, pipeline_value(rows, opportunity, rate)),
+                scorecard,
+            )
+            scored = spark_session().createDataFrame(
+                placed[["customer_id", *PLACED_COLUMNS]], schema=PLACED_SCHEMA
+            )
+            owned = with_owners(features, customers)
+            out = owned.join(scored, "customer_id", "left").select(*owned.columns, *PLACED_COLUMNS)
+            return materialised(out.coalesce(partitions(len(population))))
+        finally:
+            features.unpersist()
+
+
+def with_owners(features: Any, customers: Any) -> Any:
+    """The account owner beside the features on Spark, as `scoring.with_owner` adds it."""
+    if not adds_owner(features.columns, customers.columns):
+        return features
+    if isinstance(customers, pd.DataFrame):
+        owners = customers[["customer_id", "owner"]].drop_duplicates("customer_id")
+        owners = spark_session().createDataFrame(owners, schema=OWNER_SCHEMA)
+    else:
+        owners = customers.select("customer_id", "owner")
+    return features.join(owners, "customer_id", "left")
+
+
+def materialised(rows: Any) -> Any:
+    """`rows` persisted and computed once (nothing is left cached when that fails)."""
+    rows = rows.persist()
+    try:
+        rows.count()
+    except Exception:
+        rows.unpersist()
+        raise
+    return rows

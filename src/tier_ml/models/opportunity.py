@@ -133,7 +133,8 @@ def fit_opportunity_model(
 
 def closed_deals_sql(as_of: pd.Timestamp) -> str:
     """Deals closed before `as_of` (`closed`), and how many of them were won (`won`), over a
-    `deals` table."""
+    `deals` table (a deal without a status, which ingest refuses, counts as neither: the rule
+    of the feature query's `status <> 'open'`)."""
     t = sql_timestamp(pd.Timestamp(as_of))
     return f"""
     SELECT count(*) FILTER (WHERE status = 'won') AS won, count(*) AS closed
