@@ -64,6 +64,7 @@ bench-spark: install-spark
 	$(RUN) python benchmarks/features.py --engine spark --sizes 100000 200000 1000000 --repeats 1
 	$(RUN) python benchmarks/features.py --engine spark --read spark --sizes 1000000 10000000 --repeats 1
 	$(RUN) python benchmarks/score.py --spark-master "local[2]" --driver-memory 10g
+	$(RUN) python benchmarks/score.py --spark-master "local[2]" --driver-memory 10g --customers 10000000
 
 viz: install
 	$(RUN) kedro viz build
