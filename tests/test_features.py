@@ -19,6 +19,7 @@ from tier_ml.features.build import (
 from tier_ml.features.engine import collected
 from tier_ml.features.registry import FeatureConfig, feature_registry
 from tier_ml.sources.synthetic import SyntheticSpec, generate_crm
+from tier_ml.spark_scoring import POPULATION
 
 T = pd.Timestamp("2025-06-01")
 CONFIG = FeatureConfig(activity_types=("meeting", "call", "web_visit"))
@@ -399,6 +400,9 @@ def test_a_result_too_large_for_the_spark_driver_is_refused_with_what_to_set():
     with pytest.raises(RuntimeError, match="spark-submit --conf spark.driver.maxResultSize") as e:
         collected(_TooLargeToCollect())
     assert "1167.6 MiB" in str(e.value.__cause__)
+    assert str(e.value).startswith("The features come back to the Spark driver")
+    with pytest.raises(RuntimeError, match="^The scoring rows' population columns come back"):
+        collected(_TooLargeToCollect(), POPULATION)
 
 
 def test_a_table_without_a_column_the_query_reads_is_refused_by_name():

@@ -155,17 +155,22 @@ def _on_duckdb(tables: EngineTables) -> Iterator[Query]:
         con.close()
 
 
-def collected(frame) -> pd.DataFrame:
+FEATURES_COLLECTED = (
+    "The features come back to the Spark driver as pandas (about 0.6 GB per million customers)"
+)
+
+
+def collected(frame, what: str = FEATURES_COLLECTED) -> pd.DataFrame:
     """A query's result in the driver, as pandas; a result larger than the driver may collect
-    is refused with what to set, not with the JVM's stack trace alone."""
+    is refused, saying what comes back (`what`) and what to set, not with the JVM's stack
+    trace alone."""
     try:
         return frame.toPandas()
     except Exception as error:
         if "spark.driver.maxResultSize" not in str(error):
             raise
         raise RuntimeError(
-            "The features come back to the Spark driver as pandas (about 0.6 GB per million "
-            "customers) and this result is larger than spark.driver.maxResultSize lets the "
+            f"{what} and this result is larger than spark.driver.maxResultSize lets the "
             "driver collect: raise it (spark-submit --conf spark.driver.maxResultSize=8g, or "
             "0 for no limit) with a spark.driver.memory to hold it."
         ) from error
