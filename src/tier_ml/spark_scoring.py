@@ -5,7 +5,7 @@ CRM (some 2 GB per million customers). `scoring_rows` keeps them on Spark: the f
 from the same SQL (`features.build`) and stay there; what places a customer among the others
 (the baselines' scores, ranked within the population) or needs a fitted model (the open deals'
 pipeline value) is computed by the same pandas functions, on the few columns they read,
-collected (some 0.2 GB per million customers, and the open deals), and joined back. The rows
+collected (some 0.16 GB per million customers, and the open deals), and joined back. The rows
 then go to the portable scoring model through `mlflow.pyfunc.spark_udf` (README "Portable
 model"), so a cluster scores its customers without the CRM ever passing through the driver.
 """
@@ -48,7 +48,7 @@ OWNER_SCHEMA = "customer_id string, owner string"
 # what comes back to the driver, as a refusal names it when it is too large
 POPULATION = (
     "The scoring rows' population columns come back to the Spark driver as pandas (about "
-    "0.17 GB per million customers: the features the baselines and the pipeline value read)"
+    "0.16 GB per million customers: the features the baselines and the pipeline value read)"
 )
 OPEN_DEALS = "The deals open at as_of come back to the Spark driver as pandas"
 # customers per partition of the rows at most: the scoring model's batches are few and large
