@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import base_parameters
 from tier_ml.features.build import build_feature_table, build_features, label_counts
+from tier_ml.features.engine import on_spark
 from tier_ml.features.registry import FeatureConfig
 from tier_ml.models.opportunity import fit_opportunity_model, opportunity_rows
 from tier_ml.scoring import scoring_features
@@ -181,3 +182,15 @@ def test_scoring_rows_of_spark_tables_equal_the_drivers(spark, crm, tmp_path, fi
     before_anyone.unpersist()
     with pytest.raises(ValueError, match="BG/NBD features .* not on Spark tables"):
         scoring_rows(*crm, t, spark_config, model, scorecard, btyd=True)
+
+
+def test_a_pandas_table_reaches_a_local_session_through_parquet(spark, tmp_path):
+    """On a local session a pandas table goes to Spark as a Parquet file Spark reads (no task
+    carries its rows); one Parquet cannot hold (mixed types in a column) is sent as before."""
+    table = pd.DataFrame({"customer_id": ["a", "b"], "amount": [1.5, None]})
+    read = on_spark(spark, table, tmp_path / "table.parquet")
+    assert read.inputFiles() and read.toPandas().equals(table)
+    mixed = pd.DataFrame({"value": [1, "x"]})
+    sent = on_spark(spark, mixed, tmp_path / "mixed.parquet")
+    assert not sent.inputFiles() and not (tmp_path / "mixed.parquet").exists()
+    assert [r.value for r in sent.collect()] == ["1", "x"]
